@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from portal.models import City
+from tests.factories import Cast, make_cast
+
+CITIES = ("pingdingshan", "zhengzhou", "dongguan", "wenzhou", "hohhot")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    # Every test starts with the five cities' policies loaded, as a real deployment does.
+    with django_db_blocker.unblock():
+        call_command("loadpolicies", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 at production strength costs ~0.3 s per user; a cast has ten.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Rolled-back rows send no signal, so cached public pages could outlive the test that made them.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache() -> None:
+    # Rolled-back CalendarDay rows send no delete signal; never let one test's days leak into the next.
+    from portal import calendar
+
+    calendar.clear_cache()
+
+
+@pytest.fixture
+def policies(db: Any) -> None:
+    """Reload policies where a transactional test flushed them."""
+    if not City.objects.exists():
+        call_command("loadpolicies", verbosity=0)
+
+
+@pytest.fixture
+def cast_for(db: Any, policies: None) -> Callable[[str], Cast]:
+    cache: dict[str, Cast] = {}
+
+    def get(city_code: str) -> Cast:
+        if city_code not in cache:
+            cache[city_code] = make_cast(city_code)
+        return cache[city_code]
+
+    return get
+
+
+@pytest.fixture
+def zz(cast_for: Callable[[str], Cast]) -> Cast:
+    return cast_for("zhengzhou")
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
