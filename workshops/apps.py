@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WorkshopsConfig(AppConfig):
+    name = "workshops"
+    verbose_name = "技能大师工作室"
+
+    def ready(self) -> None:
+        from workshops import rules  # noqa: F401  (registers access rules and scopes)

@@ -1,0 +1,375 @@
+"""Rounds and applications: what a unit submits, and the state machine that carries it."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from portal.policies import Policy, get_policy_version
+from workshops.states import (
+    REVIEW_STATES,
+    STAGE_STATES,
+    STATE_INFO,
+    STUDIO_STATE_INFO,
+    AppState,
+    StudioState,
+    StudioStateInfo,
+)
+
+
+class Round(models.Model):
+    """申报批次: one call for applications in one city (东莞 第九条: 每年申报评定一次)."""
+
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, related_name="rounds", verbose_name=_("城市"))
+    year = models.PositiveSmallIntegerField(_("年度"))
+    title = models.CharField(_("名称"), max_length=100)
+    policy_version = models.CharField(_("适用办法版本"), max_length=32)
+    opens_on = models.DateField(_("开始申报"))
+    closes_on = models.DateField(_("截止申报"))
+    quota = models.PositiveSmallIntegerField(_("拟设立名额"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("申报批次")
+        verbose_name_plural = _("申报批次")
+        ordering = ["-year", "-opens_on"]
+        constraints = [models.UniqueConstraint(fields=["city", "year", "title"], name="round_unique_title")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @cached_property
+    def policy(self) -> Policy:
+        return get_policy_version(self.city.code, self.policy_version)
+
+    def is_open(self, on: date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.opens_on <= on <= self.closes_on
+
+
+class ApplicationQuerySet(models.QuerySet["Application"]):
+    def in_city(self, city_id: int) -> ApplicationQuerySet:
+        return self.filter(city_id=city_id)
+
+    def in_district(self, district_id: int) -> ApplicationQuerySet:
+        return self.filter(district_id=district_id)
+
+    def in_state(self, *states: str) -> ApplicationQuerySet:
+        return self.filter(state__in=states)
+
+    def in_review(self) -> ApplicationQuerySet:
+        return self.filter(state__in=REVIEW_STATES)
+
+
+class Application(ConcurrentTransitionMixin, models.Model):
+    # ConcurrentTransitionMixin: the UPDATE also matches the state read, a second guard behind the row lock.
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="applications", verbose_name=_("申报批次"))
+    organization = models.ForeignKey("portal.Organization", on_delete=models.PROTECT, related_name="applications",
+                                     verbose_name=_("申报单位"))
+    # City and district are copied from the unit when the application is created, so scoping a
+    # reviewer's queue is one indexed filter and a unit moving district later changes no history.
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, related_name="applications")
+    district = models.ForeignKey("portal.District", on_delete=models.PROTECT, related_name="applications")
+    state = FSMField(_("状态"), default=AppState.DRAFT, choices=AppState.choices, protected=True, db_index=True)
+    # Optimistic lock: every action bumps it; a form carrying an older number is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    studio_name = models.CharField(_("工作室名称"), max_length=120, blank=True)
+    occupation = models.CharField(_("职业（工种）"), max_length=100, blank=True)
+    category = models.CharField(_("类别"), max_length=30, blank=True)
+    leader = models.ForeignKey("portal.Person", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="led_applications", verbose_name=_("领办人"))
+    site_address = models.CharField(_("工作室地点"), max_length=200, blank=True)
+    site_area = models.DecimalField(_("工作室面积（平方米）"), max_digits=8, decimal_places=1, null=True, blank=True)
+    equipment = models.TextField(_("基本设施设备"), blank=True)
+    funding_commitment = models.DecimalField(_("单位承诺配套资金（万元）"), max_digits=8, decimal_places=2,
+                                             null=True, blank=True)
+    education_fund_share = models.DecimalField(_("职工教育经费用于高技能人才培养的比例（%）"), max_digits=5,
+                                               decimal_places=2, null=True, blank=True)
+    necessity = models.TextField(_("成立的必要性和现有优势"), blank=True)
+    goals = models.TextField(_("计划目标"), blank=True)
+    work_plan = models.TextField(_("工作计划和主要工作方向"), blank=True)
+    support_measures = models.TextField(_("单位支持措施"), blank=True)
+
+    # Declarations the unit confirms (policy eligibility.conditions codes) and which of the
+    # policy's alternative achievements the leader meets (e.g. 郑州 第四条: 具备下列条件之一).
+    declarations = models.JSONField(_("申报单位承诺事项"), default=list, blank=True)
+    leader_achievements = models.JSONField(_("领办人符合的业绩条件"), default=list, blank=True)
+    leader_achievements_text = models.TextField(_("技能大师工作业绩、获奖情况、主要创新发明"), blank=True)
+    consent_version = models.CharField(_("个人信息告知同意版本"), max_length=20, blank=True)
+    consented_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    stage_due_on = models.DateField(_("本环节办理期限"), null=True, blank=True)
+    score = models.DecimalField(_("专家评审得分"), max_digits=6, decimal_places=2, null=True, blank=True)
+    rank = models.PositiveSmallIntegerField(_("排名"), null=True, blank=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("申报")
+        verbose_name_plural = _("申报")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["city", "state"], name="app_city_state_idx"),
+                   models.Index(fields=["district", "state"], name="app_district_state_idx")]
+
+    def __str__(self) -> str:
+        return self.studio_name or f"申报 #{self.pk}"
+
+    @property
+    def policy(self) -> Policy:
+        return self.round.policy
+
+    def stage_state_after(self, current: str | None) -> str:
+        """The next state this city's policy has after `current` (None: the first stage).
+
+        Past the last stage the application is approved: 郑州, 平顶山 and 温州 publish no notice and
+        set up the studio on the decision; 呼和浩特 decides before its notice, 东莞 after it
+        (第九条(六) 审定授牌), so "notice" is simply one more stage in the list.
+        """
+        names = list(self.policy.stages)
+        if current is not None:
+            stage = STATE_INFO[current].stage
+            names = names[names.index(stage) + 1:] if stage in names else []
+        return STAGE_STATES[names[0]] if names else AppState.APPROVED
+
+    # --- transitions: each step one verb; the policy decides which stage comes next -------------
+
+    @transition(field=state, source=[AppState.DRAFT, AppState.RETURNED],
+                target=RETURN_VALUE(*STAGE_STATES.values()))
+    def submit(self) -> str:
+        """Submitting starts the first review stage the city's policy lists."""
+        self.submitted_at = timezone.now()
+        return self.stage_state_after(None)
+
+    @transition(field=state, source=list(REVIEW_STATES), target=RETURN_VALUE(*STAGE_STATES.values(), AppState.APPROVED))
+    def pass_stage(self) -> str:
+        """Passing a stage moves to the next stage in the policy's order (e.g. 郑州 第七条)."""
+        return self.stage_state_after(self.state)
+
+    @transition(field=state, source=[AppState.FORMAL_REVIEW, AppState.AGGREGATION], target=AppState.RETURNED)
+    def return_for_revision(self) -> None:
+        """Formal review (or the agency's guidance, 郑州 第七条) sends it back to the unit to amend."""
+
+    @transition(field=state, source=list(REVIEW_STATES), target=AppState.REJECTED)
+    def reject(self) -> None:
+        """Fails a review stage: not eligible, or not chosen by the decision makers."""
+
+    @transition(field=state, source=[AppState.EXPERT_REVIEW, AppState.OPINION, AppState.DECISION],
+                target=AppState.BACKUP)
+    def place_on_backup_list(self) -> None:
+        """Below the cut-off: kept in rank order to replace a disqualified one (东莞 第九条(五))."""
+
+    @transition(field=state, source=[s for s, i in STATE_INFO.items() if i.withdrawable], target=AppState.WITHDRAWN)
+    def withdraw(self) -> None:
+        """The unit withdraws before a decision is taken."""
+
+    @transition(field=state, source=AppState.READY_FOR_NOTICE, target=AppState.ON_NOTICE)
+    def start_notice(self) -> None:
+        """The list is published for public notice (e.g. 东莞 第九条(五) 公示5个工作日)."""
+
+    @transition(field=state, source=AppState.ON_NOTICE, target=RETURN_VALUE(*STAGE_STATES.values(), AppState.APPROVED))
+    def end_notice(self) -> str:
+        """The notice ended with no objection upheld: on to the stage after the notice (东莞 审定授牌) or approved."""
+        return self.stage_state_after(AppState.READY_FOR_NOTICE)
+
+    @transition(field=state, source=AppState.ON_NOTICE, target=AppState.DISQUALIFIED)
+    def disqualify(self) -> None:
+        """东莞 第九条(五): 异议成立且确认不符合条件的，撤消其资格."""
+
+    @transition(field=state, source=AppState.BACKUP, target=AppState.READY_FOR_NOTICE)
+    def promote_from_backup(self) -> None:
+        """东莞 第九条(五): 从备选名单中择优替补，重新公示."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the unit submitted, for the revision history and the reviewer's diff."""
+        fields = ["studio_name", "occupation", "category", "site_address", "site_area", "equipment",
+                  "funding_commitment", "education_fund_share", "necessity", "goals", "work_plan",
+                  "support_measures"]
+        data: dict[str, Any] = {f: str(getattr(self, f) or "") for f in fields}
+        data["leader"] = self.leader.name if self.leader_id else ""
+        data["members"] = [f"{m.person.name}（{m.get_role_display()}）" for m in self.members.select_related("person")]
+        data["projects"] = [p.name for p in self.projects.all()]
+        data["attachments"] = sorted(f"{a.kind}:{a.original_name}" for a in self.attachments.all())
+        return data
+
+
+class ApplicationMember(models.Model):
+    class MemberRole(models.TextChoices):
+        MEMBER = "member", _("工作室成员")
+        ASSISTANT = "assistant", _("青年技术技能骨干（助手）")
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey("portal.Person", on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("成员角色"), max_length=20, choices=MemberRole.choices, default=MemberRole.MEMBER)
+
+    class Meta:
+        verbose_name = _("工作室成员")
+        verbose_name_plural = _("工作室成员")
+        constraints = [models.UniqueConstraint(fields=["application", "person"], name="member_once")]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+
+class ApplicationProject(models.Model):
+    """立项项目 (东莞 第六条(三): 申报时至少有一个项目纳入工作室实施)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(_("项目名称"), max_length=120)
+    objective = models.TextField(_("项目目标"))
+    content = models.TextField(_("主要内容"), blank=True)
+    duration_months = models.PositiveSmallIntegerField(_("实施周期（月）"), default=36)
+
+    class Meta:
+        verbose_name = _("立项项目")
+        verbose_name_plural = _("立项项目")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Attachment(models.Model):
+    """An uploaded material; stored outside the web root, served only through an access check."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("材料类别"), max_length=40)
+    file = models.FileField(_("文件"), upload_to="applications/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("申报材料")
+        verbose_name_plural = _("申报材料")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ApplicationRevision(models.Model):
+    """Each submission's content, kept so a resubmission can be compared with the last one."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveSmallIntegerField()
+    data = models.JSONField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("申报版本")
+        verbose_name_plural = _("申报版本")
+        ordering = ["application", "number"]
+        constraints = [models.UniqueConstraint(fields=["application", "number"], name="revision_number_once")]
+
+    def __str__(self) -> str:
+        return f"{self.application} v{self.number}"
+
+
+class SanctionQuerySet(models.QuerySet["Sanction"]):
+    def active_on(self, on: date) -> SanctionQuerySet:
+        return self.filter(starts_on__lte=on, ends_on__gte=on)
+
+
+class Sanction(models.Model):
+    """A ban on applying (平顶山 第十四条 / 郑州 第十七条: 弄虚作假 → 所在单位和负责人三年内不得参与申报)."""
+
+    organization = models.ForeignKey("portal.Organization", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="sanctions", verbose_name=_("受限单位"))
+    person = models.ForeignKey("portal.Person", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="sanctions", verbose_name=_("受限人员"))
+    reason = models.CharField(_("事由"), max_length=200)
+    article = models.CharField(_("依据条款"), max_length=60)
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("截止日期"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SanctionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("申报限制")
+        verbose_name_plural = _("申报限制")
+        constraints = [models.CheckConstraint(
+            condition=models.Q(organization__isnull=False) | models.Q(person__isnull=False),
+            name="sanction_has_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.organization or self.person}：{self.reason}（至 {self.ends_on}）"
+
+
+class StudioQuerySet(models.QuerySet["Studio"]):
+    def public(self) -> StudioQuerySet:
+        return self.filter(state__in=[s for s, i in STUDIO_STATE_INFO.items() if i.public])
+
+    def in_city(self, city_id: int) -> StudioQuerySet:
+        return self.filter(city_id=city_id)
+
+
+class Studio(ConcurrentTransitionMixin, models.Model):
+    """技能大师工作室: established from an approved application (发文设立), or imported."""
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="studio", verbose_name=_("来源申报"))
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, related_name="studios", verbose_name=_("城市"))
+    district = models.ForeignKey("portal.District", on_delete=models.PROTECT, related_name="studios",
+                                 verbose_name=_("县区/镇街"))
+    organization = models.ForeignKey("portal.Organization", on_delete=models.PROTECT, related_name="studios",
+                                     verbose_name=_("依托单位"))
+    leader = models.ForeignKey("portal.Person", on_delete=models.PROTECT, related_name="led_studios",
+                               verbose_name=_("领办人"))
+    name = models.CharField(_("工作室名称"), max_length=120, db_index=True)
+    occupation = models.CharField(_("职业（工种）"), max_length=100)
+    category = models.CharField(_("类别"), max_length=30, blank=True)
+    policy_version = models.CharField(_("适用办法版本"), max_length=32)
+    state = FSMField(_("状态"), default=StudioState.ESTABLISHED, choices=StudioState.choices, protected=True,
+                     db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    established_on = models.DateField(_("设立日期"), db_index=True)
+    establishment_doc = models.CharField(_("设立文号"), max_length=100, blank=True)
+    support_ends_on = models.DateField(_("扶持（培育建设）期满日期"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StudioQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("技能大师工作室")
+        verbose_name_plural = _("技能大师工作室")
+        ordering = ["-established_on", "name"]
+        indexes = [models.Index(fields=["city", "state", "established_on"], name="studio_city_state_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def policy(self) -> Policy:
+        return get_policy_version(self.city.code, self.policy_version)
+
+    @property
+    def state_info(self) -> StudioStateInfo:
+        return STUDIO_STATE_INFO[self.state]
+
+
+class Plaque(models.Model):
+    """牌匾: recorded when due (on establishment, or 郑州 第十二条 only after acceptance); withdrawn on revocation."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="plaques")
+    number = models.CharField(_("牌匾编号"), max_length=40, unique=True)
+    issuing_body = models.CharField(_("授牌单位"), max_length=200)
+    issued_on = models.DateField(_("授牌日期"), null=True, blank=True)
+    withdrawn_on = models.DateField(_("收回日期"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("牌匾")
+        verbose_name_plural = _("牌匾")
+
+    def __str__(self) -> str:
+        return self.number
