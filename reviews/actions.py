@@ -177,8 +177,13 @@ def do_close_panel(panel: Panel, *, actor: User, on: date | None = None) -> list
             raise ValidationError(_("以下申报没有有效评分（专家全部回避），请增派专家：%(list)s。") % {
                 "list": "、".join(str(a) for a in unscored)})
         totals = {pk: scoring.aggregate(v) for pk, v in by_app.items()}
-        ranked = scoring.rank(totals, panel.round.quota,
-                              tie_break={pk: apps[pk].submitted_at for pk in apps})
+        quota = panel.round.quota
+        if quota is not None:
+            # The quota is the round's, not each panel's: places taken by earlier panels count.
+            taken = ReviewStep.objects.filter(application__round_id=panel.round_id, stage="expert_review",
+                                              outcome=Outcome.PASSED).values("application").distinct().count()
+            quota = max(0, quota - taken)
+        ranked = scoring.rank(totals, quota, tie_break={pk: apps[pk].submitted_at for pk in apps})
         for r in ranked:
             app = apps[r.application_id]
             Application.objects.filter(pk=app.pk).update(score=r.score, rank=r.rank)

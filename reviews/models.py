@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from portal.crypto import EncryptedTextField
+from workshops.models import private_upload_to
 
 
 class ReviewStep(models.Model):
@@ -207,7 +208,7 @@ class Objection(ConcurrentTransitionMixin, models.Model):
     phone = EncryptedTextField(_("联系电话"))
     email = models.EmailField(_("电子邮箱"), blank=True)
     reason = models.TextField(_("异议事由"))
-    evidence = models.FileField(_("证明材料"), upload_to="objections/%Y/%m/", blank=True)
+    evidence = models.FileField(_("证明材料"), upload_to=private_upload_to, blank=True)
     evidence_name = models.CharField(max_length=200, blank=True)
     state = FSMField(_("处理状态"), default=ObjectionState.RECEIVED, choices=ObjectionState.choices, protected=True)
     findings = models.TextField(_("调查结论"), blank=True)

@@ -27,6 +27,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
+    # Uploaded test files go to the test's own folder, never into var/uploads.
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Rolled-back rows send no signal, so cached public pages could outlive the test that made them.
     from django.core.cache import cache

@@ -93,16 +93,11 @@ def do_create_application(rnd: Round, *, actor: User) -> Application:
 @transaction.atomic
 def do_set_leader(app: Application, *, actor: User, id_number: str, **attrs: Any) -> Person:
     """Find the leader by 身份证号 (blind index) or register them; update what the unit entered."""
-    access.require(actor, "application.edit", app)
-    person = Person.objects.by_id_number(id_number).first() or Person(id_number=id_number)
-    for key, value in attrs.items():
-        setattr(person, key, value)
-    if person.organization_id is None:
-        person.organization = app.organization
-    person.full_clean(exclude=["id_hash", "sex", "birth_date"])
-    person.save()
-    app.leader = person
-    app.save(update_fields=["leader"])
+    fresh = _editable(app, actor)
+    person = _person_for(fresh, id_number, attrs)
+    fresh.leader = person
+    fresh.save(update_fields=["leader"])
+    audit.record(actor, "application.leader", fresh, data={"person": person.pk})
     return person
 
 
@@ -192,8 +187,15 @@ def _editable(app: Application, actor: User) -> Application:
 
 
 def _person_for(app: Application, id_number: str, attrs: dict[str, Any]) -> Person:
-    """Find a person by 身份证号 (blind index) or register them, with what the unit entered."""
+    """Find a person by 身份证号 (blind index) or register them, with what the unit entered.
+
+    A person already registered with another unit is not touched: otherwise any unit could
+    overwrite (and then reveal) another unit's staff details by typing their ID number.
+    """
     person = Person.objects.by_id_number(id_number).first() or Person(id_number=id_number)
+    if person.pk and person.organization_id not in (None, app.organization_id):
+        raise ValidationError({"id_number": _("该身份证号对应的人员登记在其他单位。如其已调入本单位，"
+                                              "请联系市人社局核实变更后再填报。")})
     for key, value in attrs.items():
         setattr(person, key, value)
     if person.organization_id is None:

@@ -78,6 +78,13 @@ def eligibility(app: Application, on: date) -> list[Problem]:
     org = app.organization
     problems: list[Problem] = []
 
+    rnd = app.round
+    if app.state == AppState.DRAFT and not rnd.opens_on <= on <= rnd.closes_on:
+        # A first submission belongs inside the round; an application returned for revision may be
+        # resubmitted after it closes, or the unit could never answer the reviewer.
+        problems.append(Problem("__all__", _("本批次申报时间为%(start)s至%(end)s，当前不在申报期内。")
+                                % {"start": rnd.opens_on, "end": rnd.closes_on}))
+
     kinds = rules.org_kinds
     if not kinds.open_ended and org.kind not in kinds.kinds:
         allowed = "、".join(str(policy_vocab.ORG_KINDS[k]) for k in kinds.kinds)

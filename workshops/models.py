@@ -1,6 +1,8 @@
 """Rounds and applications: what a unit submits, and the state machine that carries it."""
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import date
 from typing import Any
 
@@ -20,6 +22,14 @@ from workshops.states import (
     StudioState,
     StudioStateInfo,
 )
+
+
+def private_upload_to(instance: models.Model, filename: str) -> str:
+    """A random stored name: original names often carry people's names, and uploads must not be guessable."""
+    ext = os.path.splitext(filename)[1].lower()
+    ext = ext if ext in {".pdf", ".jpg", ".jpeg", ".png", ".ofd", ".docx"} else ""
+    folder = instance._meta.model_name
+    return f"{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{ext}"
 
 
 class Round(models.Model):
@@ -240,7 +250,7 @@ class Attachment(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("材料类别"), max_length=40)
-    file = models.FileField(_("文件"), upload_to="applications/%Y/%m/")
+    file = models.FileField(_("文件"), upload_to=private_upload_to)
     original_name = models.CharField(_("原文件名"), max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

@@ -26,8 +26,8 @@ class DirectoryFilter(forms.Form):
     q = forms.CharField(label=_("工作室名称"), required=False, max_length=50)
     city = forms.ModelChoiceField(label=_("城市"), queryset=City.objects.filter(is_active=True), required=False,
                                   to_field_name="code", empty_label=_("全部城市"))
-    district = forms.ModelChoiceField(label=_("县区/镇街"), queryset=District.objects.select_related("city"), required=False,
-                                      empty_label=_("全部"))
+    district = forms.ModelChoiceField(label=_("县区/镇街"), queryset=District.objects.select_related("city"),
+                                      required=False, empty_label=_("全部"))
     occupation = forms.CharField(label=_("职业（工种）"), required=False, max_length=50)
     category = forms.CharField(label=_("类别代码"), required=False, max_length=30)
     year = forms.IntegerField(label=_("设立年度"), required=False, min_value=2000, max_value=2100)

@@ -30,12 +30,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def race(*calls: Callable[[], Any]) -> list[Any]:
     """Run the calls in threads released together; each thread has (and closes) its own connection."""
     barrier = threading.Barrier(len(calls))

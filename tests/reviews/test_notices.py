@@ -167,3 +167,21 @@ def test_publishing_refuses_an_empty_list(hohhot) -> None:  # noqa: ANN001
     rnd = make_round(hohhot.city)
     with pytest.raises(ValidationError, match="没有拟公示"):
         notices.do_publish_notice(rnd, actor=hohhot.city_staff, starts_on=date(2026, 11, 23))
+
+
+def test_the_quota_is_shared_by_every_panel_of_a_round(hohhot) -> None:  # noqa: ANN001
+    from reviews import actions as review_actions
+
+    rnd, apps = ready_apps(hohhot, 3, quota=2)
+    apps = walk(hohhot, apps[:2], until=AppState.EXPERT_REVIEW) + walk(hohhot, apps[2:], until=AppState.EXPERT_REVIEW)
+    first = review_actions.do_create_panel(rnd, actor=hohhot.city_staff, name="第一组")
+    second = review_actions.do_create_panel(rnd, actor=hohhot.city_staff, name="第二组")
+    for panel, group in ((first, apps[:2]), (second, apps[2:])):
+        for a in group:
+            assignment = review_actions.do_assign_expert(panel, a, hohhot.expert, actor=hohhot.city_staff)
+            review_actions.do_submit_scores(assignment, actor=hohhot.expert, scores={
+                c.code: c.weight for c in a.policy.expert_rubric.criteria})
+        review_actions.do_close_panel(panel, actor=hohhot.city_staff)
+    for a in apps:
+        a.refresh_from_db()
+    assert [a.state for a in apps].count(AppState.BACKUP) == 1  # two places in all, not two per panel

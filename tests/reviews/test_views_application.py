@@ -18,12 +18,6 @@ from workshops.states import AppState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 @pytest.fixture
 def wz(cast_for: Any) -> Cast:
     """温州: district formal review that must check originals (第五条(一))."""

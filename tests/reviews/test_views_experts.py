@@ -18,12 +18,6 @@ from workshops.states import AppState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def login(client: Client, user: Any) -> Client:
     client.force_login(user)
     return client

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = reverse("reviews:queue")
 
 
-@pytest.fixture(autouse=True)
-def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def submitted(cast: Cast, rnd: Any = None, *, unit: Any = None, **kwargs: Any) -> Application:
     """A submitted application; `unit` (a unit user) files it for that user's own organization."""
     if unit is not None:

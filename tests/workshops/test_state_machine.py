@@ -80,3 +80,26 @@ def test_dongguan_walks_formal_expert_opinion_then_notice(cast_for) -> None:  # 
     assert app.stage_due_on == date(2025, 6, 16)  # 10 working days from Mon 2 June (端午 is 31 May–2 Jun)
     app = review_actions.do_review_stage(app, actor=dg.district, outcome="passed", opinion="同意推荐")
     assert app.state == AppState.EXPERT_REVIEW
+
+
+def test_a_unit_cannot_take_over_another_units_person(cast_for) -> None:  # noqa: ANN001
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import make_person
+
+    zz = cast_for("zhengzhou")
+    theirs = make_person(organization=zz.other_org, name="李工", mobile="13900009999")
+    app = make_application(zz)
+    with pytest.raises(ValidationError, match="其他单位"):
+        actions.do_set_leader(app, actor=zz.unit, id_number=theirs.id_number, name="冒名")
+    theirs.refresh_from_db()
+    assert theirs.name == "李工" and theirs.mobile == "13900009999"
+
+
+def test_a_first_submission_after_the_round_closes_is_refused(cast_for) -> None:  # noqa: ANN001
+    zz = cast_for("zhengzhou")
+    app = make_application(zz)
+    late = app.round.closes_on.replace(year=app.round.closes_on.year + 1)
+    with pytest.raises(actions.NotEligible) as info:
+        actions.do_submit_application(app, actor=zz.unit, on=late)
+    assert any("不在申报期内" in p.message for p in info.value.problems)

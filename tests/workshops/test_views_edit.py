@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.django_db
 LEADER_ID = fake_id_number(date(1980, 4, 5), "M", 7, region="330302")
 MEMBER_ID = fake_id_number(date(1990, 8, 9), "F", 8, region="330302")
 BAD_ID = LEADER_ID[:-1] + ("0" if LEADER_ID[-1] != "0" else "1")
-
-
-@pytest.fixture(autouse=True)
-def _uploads(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
 
 
 @pytest.fixture

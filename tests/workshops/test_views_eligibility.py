@@ -19,12 +19,6 @@ TODAY = date(2026, 11, 20)
 DG_ROUND_ON, DG_ON = date(2025, 6, 1), date(2025, 6, 2)  # 东莞's 办法 lapsed on 2025-12-31 (第二十条)
 
 
-@pytest.fixture(autouse=True)
-def _uploads(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def problems(app: Application, on: date = TODAY) -> list[str]:
     return [str(p) for p in eligibility.check(app, on)]
 
@@ -157,6 +151,8 @@ def test_it_refuses_an_organization_under_an_active_sanction(cast_for) -> None: 
     Sanction.objects.create(organization=app.organization, reason="提供虚假申报材料", article="平顶山 第十四条",
                             starts_on=date(2024, 6, 1), ends_on=date(2027, 5, 31))
     assert problems(app) == ["申报单位因“提供虚假申报材料”在2027-05-31前不得申报。（平顶山 第十四条）"]
+    app.round.closes_on = date(2027, 12, 31)  # a round still open the day after the ban ends
+    app.round.save()
     assert problems(app, date(2027, 6, 1)) == []
 
 

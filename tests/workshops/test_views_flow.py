@@ -20,12 +20,6 @@ from workshops.states import STAGE_STATES
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _uploads(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def person(name: str, n: int, **extra: str) -> dict[str, str]:
     return {"name": name, "id_number": fake_id_number(date(1980, 4, 5), "M", n), "job_category": "worker",
             "skill_level": "5", "honours": "全国技术能手", "mobile": "13812345678", **extra}

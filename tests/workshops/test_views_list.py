@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -13,12 +12,6 @@ from tests.factories import make_application, make_round
 from workshops.models import Application, Round
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _uploads(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
 
 
 # --- workshops:list ---------------------------------------------------------------------------------

@@ -14,12 +14,6 @@ from workshops.models import Application, ApplicationMember, ApplicationRevision
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _uploads(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
-
-
 @pytest.fixture
 def wz(cast_for):  # noqa: ANN001, ANN201
     return cast_for("wenzhou")
