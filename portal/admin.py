@@ -12,7 +12,17 @@ from django.http import HttpRequest
 import portal.access as access
 import portal.audit as audit
 from portal import admin_calendar  # noqa: F401  (registers the working-day calendar)
-from portal.models import AuditEvent, City, District, Notification, Organization, Person, PolicyVersion, User
+from portal.models import (
+    AuditChainHead,
+    AuditEvent,
+    City,
+    District,
+    Notification,
+    Organization,
+    Person,
+    PolicyVersion,
+    User,
+)
 from portal.roles import Role
 
 admin.site.site_header = "技能大师工作室管理服务平台 · 管理后台"
@@ -205,3 +215,8 @@ class PolicyVersionAdmin(ReadOnlyAdmin):
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "recipient", "kind", "subject", "read_at", "emailed_at")
     list_filter = ("kind",)
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyAdmin):
+    list_display = ("id", "count", "last_hash")

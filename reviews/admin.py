@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin import ReadOnlyAdmin
-from reviews.models import Assignment, OpinionRequest, Panel, ReviewStep, Score
+from reviews.models import Assignment, Notice, NoticeEntry, Objection, OpinionRequest, Panel, ReviewStep, Score
 from workshops.admin import ReadOnlyInline
 
 
@@ -63,3 +63,23 @@ class OpinionRequestAdmin(ReadOnlyAdmin):
     list_filter = ("round__city",)
     list_select_related = ("round", "recorded_by")
     search_fields = ("department", "response")
+
+
+class NoticeEntryInline(ReadOnlyInline):
+    model = NoticeEntry
+    fields = ("position", "studio_name", "leader_name", "organization_name", "occupation", "category_label")
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    list_display = ("title", "city", "starts_on", "ends_on", "working_days", "published_at", "closed_at")
+    list_filter = ("city",)
+    inlines = [NoticeEntryInline]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "notice", "entry", "name", "state", "handled_at")
+    list_filter = ("state",)
+    # The objector's phone stays out of the admin; staff handle objections in the portal.
+    exclude = ("phone", "source_hash")

@@ -17,8 +17,10 @@ from workshops.models import (
     ApplicationProject,
     ApplicationRevision,
     Attachment,
+    Plaque,
     Round,
     Sanction,
+    Studio,
 )
 
 
@@ -96,3 +98,16 @@ class SanctionAdmin(admin.ModelAdmin):
         audit.record(request.user, "sanction.changed", obj, request=request, reason=obj.reason,
                      data={"change": message, "starts_on": obj.starts_on, "ends_on": obj.ends_on})
         return super().log_change(request, obj, message)
+
+
+class PlaqueInline(ReadOnlyInline):
+    model = Plaque
+    fields = ("number", "issuing_body", "issued_on", "withdrawn_on")
+
+
+@admin.register(Studio)
+class StudioAdmin(ReadOnlyAdmin):
+    list_display = ("name", "city", "district", "organization", "state", "established_on", "establishment_doc")
+    list_filter = ("city", "state")
+    search_fields = ("name",)
+    inlines = [PlaqueInline]
