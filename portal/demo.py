@@ -90,6 +90,7 @@ def seed_demo(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
             user.save(update_fields=["password"])
             scope = str(defaults.get("organization") or defaults.get("district") or city.name)
             accounts.append(DemoAccount(username, Role(role).label, city.name, scope))
+    _open_demo_rounds()
     for role, username in [(Role.SYSADMIN, "sysadmin"), (Role.SECADMIN, "secadmin"), (Role.AUDITADMIN, "auditadmin")]:
         user, _ = User.objects.update_or_create(
             username=username, defaults={"role": role, "full_name": Role(role).label, "is_active": True,
@@ -98,3 +99,28 @@ def seed_demo(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
         user.save(update_fields=["password"])
         accounts.append(DemoAccount(username, Role(role).label, "全平台", "全平台"))
     return accounts
+
+
+def _open_demo_rounds() -> None:
+    """This year's round in every city whose policy is in force, so a demo unit can start applying.
+
+    The Round model belongs to workshops; portal may not import it at module level, and the demo
+    is the one place that needs a whole working city, so it is looked up through the app registry.
+    """
+    from django.apps import apps
+    from django.utils import timezone
+
+    from portal.policies import PolicyNotFound, get_policy
+
+    round_model = apps.get_model("workshops", "Round")
+    today = timezone.localdate()
+    for city in City.objects.all():
+        try:
+            policy = get_policy(city.code, today)
+        except PolicyNotFound:
+            continue
+        if not round_model.objects.filter(city=city, year=today.year).exists():
+            round_model.objects.create(city=city, year=today.year,
+                                       title=f"{today.year}年度{city.name}技能大师工作室申报",
+                                       policy_version=policy.version, opens_on=today.replace(month=1, day=1),
+                                       closes_on=today.replace(month=12, day=31), quota=policy.yearly_quota)
