@@ -153,6 +153,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks; each feature adds its own entry below its own settings, e.g.
+# CELERY_BEAT_SCHEDULE["reminders-daily-sweep"] = {"task": "...", "schedule": crontab(hour=7, minute=0)}.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"
