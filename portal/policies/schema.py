@@ -285,6 +285,7 @@ class TrainingIndicator(Sourced):
     part_of: str | None
     averaged: bool
     strict: bool
+    counts: tuple[str, ...] = ()
 
     def minimum_for(self, category: str | None = None) -> int | None:
         if self.by_category:
@@ -1326,6 +1327,8 @@ def _training(node: _Node | None, categories: tuple[Category, ...]) -> Training:
         if maximum is not None and minimum is not None and maximum < minimum:
             n.fail("max", _("不能小于 min"))
         level = n.choice("level", vocab.SKILL_LEVELS, required=False, unknown=_UNKNOWN_LEVEL) or None
+        # Which ledger records the indicator counts; a percentage counts within its part_of indicator.
+        counts = n.choices("counts", vocab.RECORD_KINDS, required=unit != "percent", allow_empty=False)
         indicators.append(
             TrainingIndicator(
                 code=n.code(),
@@ -1338,6 +1341,7 @@ def _training(node: _Node | None, categories: tuple[Category, ...]) -> Training:
                 part_of=n.text("part_of", required=False) or None,
                 averaged=n.boolean("averaged"),
                 strict=n.boolean("strict", default=True),
+                counts=counts,
                 **n.provenance(),
             )
         )

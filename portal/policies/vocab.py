@@ -84,6 +84,17 @@ WAIVABLE: dict[str, str] = {
     "achievements": _("业绩条件"),
 }
 
+# What a studio records in its ledger (workshops.models.StudioRecord.kind); an indicator names the
+# kinds it counts, so a new city's indicator needs no code.
+RECORD_KINDS: dict[str, str] = {
+    "apprentice": _("以师带徒"),
+    "trainee": _("培训学员"),
+    "activity": _("研讨、推广、交流活动"),
+    "competition": _("技能竞赛"),
+    "achievement": _("技术成果"),
+    "textbook": _("出版教材"),
+}
+
 TRAINING_UNITS: dict[str, str] = {
     "person": _("人"),
     "activity": _("次"),
