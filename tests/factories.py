@@ -192,3 +192,21 @@ def walk(cast: Cast, apps: list[Any], *, until: str, on: date | None = None,
                 review_actions.do_review_stage(a, actor=reviewer_for(cast, a), outcome="passed", opinion="同意",
                                                originals_checked=True, on=on)
     raise AssertionError("applications did not settle")
+
+
+def make_studio(cast: Cast, *, established_on: date | None = None, category: str = "", **extra: Any) -> Any:
+    """An established studio of the cast's unit, under the city's policy version in force then."""
+    from portal.policies import get_policy
+    from workshops.models import Studio
+
+    established_on = established_on or date(2026, 1, 5)
+    policy = get_policy(cast.city.code, established_on)
+    years = policy.support_period_years
+    leader = extra.pop("leader", None) or make_person(organization=cast.org, birth=date(1975, 3, 1),
+                                                     skill_level=SkillLevel.SENIOR_TECHNICIAN, name="张大师")
+    return Studio.objects.create(
+        city=cast.city, district=cast.org.district, organization=cast.org, leader=leader,
+        name=extra.pop("name", f"{cast.city.name}张大师技能大师工作室"), occupation="数控车工",
+        category=category or (policy.categories[0].code if policy.categories else ""),
+        policy_version=policy.version, established_on=established_on, establishment_doc="设立文号",
+        support_ends_on=established_on.replace(year=established_on.year + years) if years else None, **extra)

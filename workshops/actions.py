@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import access, audit, calendar, fsm
-from portal.models import City, Person, User
+from portal.models import City, Organization, Person, User
 from portal.notifications import notify
 from portal.policies import PolicyNotFound, get_policy
 from portal.roles import Role
@@ -94,7 +95,7 @@ def do_create_application(rnd: Round, *, actor: User) -> Application:
 def do_set_leader(app: Application, *, actor: User, id_number: str, **attrs: Any) -> Person:
     """Find the leader by 身份证号 (blind index) or register them; update what the unit entered."""
     fresh = _editable(app, actor)
-    person = _person_for(fresh, id_number, attrs)
+    person = _person_for(fresh.organization, id_number, attrs)
     fresh.leader = person
     fresh.save(update_fields=["leader"])
     audit.record(actor, "application.leader", fresh, data={"person": person.pk})
@@ -186,20 +187,20 @@ def _editable(app: Application, actor: User) -> Application:
     return fresh
 
 
-def _person_for(app: Application, id_number: str, attrs: dict[str, Any]) -> Person:
+def _person_for(organization: Organization, id_number: str, attrs: dict[str, Any]) -> Person:
     """Find a person by 身份证号 (blind index) or register them, with what the unit entered.
 
     A person already registered with another unit is not touched: otherwise any unit could
     overwrite (and then reveal) another unit's staff details by typing their ID number.
     """
     person = Person.objects.by_id_number(id_number).first() or Person(id_number=id_number)
-    if person.pk and person.organization_id not in (None, app.organization_id):
+    if person.pk and person.organization_id not in (None, organization.pk):
         raise ValidationError({"id_number": _("该身份证号对应的人员登记在其他单位。如其已调入本单位，"
                                               "请联系市人社局核实变更后再填报。")})
     for key, value in attrs.items():
         setattr(person, key, value)
     if person.organization_id is None:
-        person.organization = app.organization
+        person.organization = organization
     person.full_clean(exclude=["id_hash", "sex", "birth_date"])
     person.save()
     return person
@@ -224,7 +225,7 @@ def do_update_application(app: Application, *, actor: User, **values: Any) -> Ap
 @transaction.atomic
 def do_add_member(app: Application, *, actor: User, role: str, id_number: str, **attrs: Any) -> ApplicationMember:
     fresh = _editable(app, actor)
-    person = _person_for(fresh, id_number, attrs)
+    person = _person_for(fresh.organization, id_number, attrs)
     if person.pk == fresh.leader_id:
         raise ValidationError({"id_number": _("此人是本工作室的领办人，不必再作为成员添加。")})
     if fresh.members.filter(person=person).exists():
@@ -313,3 +314,379 @@ def do_establish_studios(rnd: Round, *, actor: User, doc_number: str, establishe
                    _("设立文号：%(doc)s") % {"doc": doc_number})
             created.append(studio)
     return created
+
+
+# --- the studio's life ------------------------------------------------------------------------------
+
+def _studio_locked(studio: Any, actor: User, permission: str) -> Any:
+    fresh = fsm.lock(studio)
+    access.require(actor, permission, fresh)
+    return fresh
+
+
+def plan_due_on(studio: Any, year: int) -> date | None:
+    """The plan's deadline: the policy's date, moved to the next working day if it is a rest day."""
+    raw = studio.policy.plan_deadline(year)
+    return calendar.due_date_for_fixed_day(year, raw.month, raw.day) if raw else None
+
+
+@transaction.atomic
+def do_file_plan(studio: Any, *, actor: User, year: int, content: str, on: date | None = None) -> Any:
+    """File (or re-file) the year's work plan. Late is marked, never refused (平顶山 第八条(五), 郑州 第九条(六))."""
+    from workshops.models import AnnualPlan
+
+    studio = _studio_locked(studio, actor, "studio.records")
+    if not content.strip():
+        raise ValidationError({"content": _("请填写年度带徒传技和技术攻关计划。")})
+    on = on or timezone.localdate()
+    try:
+        due = plan_due_on(studio, year)
+    except calendar.CalendarDataMissing:
+        due = None  # the plan is kept; lateness is judged once the year's calendar is entered
+    plan, created = AnnualPlan.objects.get_or_create(
+        studio=studio, year=year, defaults={"content": content, "due_on": due, "filed_at": timezone.now(),
+                                            "filed_by": actor, "is_late": bool(due and on > due)})
+    if not created:
+        plan.content, plan.filed_at, plan.filed_by = content, timezone.now(), actor
+        plan.save(update_fields=["content", "filed_at", "filed_by"])
+    audit.record(actor, "plan.file", studio, data={"year": year, "late": plan.is_late, "due_on": due})
+    return plan
+
+
+@transaction.atomic
+def do_forward_plans(city: City, *, actor: User, year: int, on: date | None = None) -> Any:
+    """郑州 第十一条(五): the agency forwards the year's plans to the city bureau by its date."""
+    from workshops.models import AnnualPlan, PlanAggregation
+
+    access.require(actor, "plan.forward", city)
+    policy = get_policy(city.code, on)
+    raw = policy.plan_aggregation_deadline(year)
+    if raw is None:
+        raise ValidationError(_("本市办法没有年度计划汇总上报环节。"))
+    on = on or timezone.localdate()
+    due = calendar.due_date_for_fixed_day(year, raw.month, raw.day)
+    plans = AnnualPlan.objects.filter(studio__city=city, year=year, forwarded_at__isnull=True)
+    count = plans.update(forwarded_at=timezone.now())
+    aggregation, _created = PlanAggregation.objects.update_or_create(
+        city=city, year=year, defaults={"due_on": due, "submitted_at": timezone.now(), "submitted_by": actor,
+                                        "plan_count": AnnualPlan.objects.filter(studio__city=city, year=year).count(),
+                                        "is_late": on > due})
+    audit.record(actor, "plan.forward", aggregation, data={"year": year, "forwarded": count, "late": on > due})
+    notify(User.objects.filter(role=Role.CITY, city=city, is_active=True), "plan.forwarded",
+           _("%(year)d年度技能大师工作室工作计划已汇总上报（%(n)d份）") % {"year": year, "n": aggregation.plan_count})
+    return aggregation
+
+
+RECORD_FIELDS = {"date", "title", "person_name", "level", "certificate_no", "is_new_certificate", "agreement_on",
+                 "detail"}
+
+
+@transaction.atomic
+def do_add_record(studio: Any, *, actor: User, kind: str, **values: Any) -> Any:
+    from portal.policies import vocab
+    from workshops.models import StudioRecord
+
+    studio = _studio_locked(studio, actor, "studio.records")
+    if kind not in vocab.RECORD_KINDS:
+        raise ValidationError({"kind": _("请选择台账类别。")})
+    unknown = set(values) - RECORD_FIELDS
+    if unknown:
+        raise ValueError(f"not a record field: {sorted(unknown)}")
+    if kind == "apprentice" and not values.get("agreement_on"):
+        raise ValidationError({"agreement_on": _("以师带徒须填写师带徒协议签订日期。")})
+    if kind in ("apprentice", "trainee") and not values.get("person_name"):
+        raise ValidationError({"person_name": _("请填写学员姓名。")})
+    record = StudioRecord(studio=studio, kind=kind, created_by=actor, **values)
+    record.full_clean(exclude=["studio", "created_by"])
+    record.save()
+    audit.record(actor, "record.add", studio, data={"kind": kind, "record": record.pk})
+    return record
+
+
+def _grade_scores(policy: Any, scores: dict[str, Any], bonus: Any) -> tuple[Decimal, Decimal, dict[str, str]]:
+    """温州 绩效评估表: each item within its points, bonus capped (加分值不越过10分), total = items + bonus."""
+    table = policy.assessment.scoring
+    errors: dict[str, str] = {}
+    total = Decimal(0)
+    for section in table.sections:
+        for item in section.items:
+            raw = scores.get(item.code)
+            try:
+                value = Decimal(str(raw))
+            except (ArithmeticError, ValueError, TypeError):
+                errors[item.code] = _("“%(label)s”请填写得分。") % {"label": item.label}
+                continue
+            if not value.is_finite() or not 0 <= value <= item.points:
+                errors[item.code] = _("“%(label)s”的得分应在 0 到 %(max)d 之间。") % {"label": item.label,
+                                                                                 "max": item.points}
+                continue
+            total += value
+    try:
+        bonus_value = Decimal(str(bonus or 0))
+    except (ArithmeticError, ValueError):
+        bonus_value = Decimal(-1)
+    if not bonus_value.is_finite() or bonus_value < 0:
+        errors["bonus"] = _("加分应为不小于 0 的数。")
+        bonus_value = Decimal(0)
+    return total, min(bonus_value, Decimal(table.bonus_cap)), errors
+
+
+def do_record_assessment(studio: Any, *, actor: User, kind: str, period: int, conducted_on: date,
+                         passed: bool | None = None, scores: dict[str, Any] | None = None,
+                         self_scores: dict[str, Any] | None = None, bonus: Any = 0, opinion: str = "",
+                         joint_with: list[str] | None = None) -> Any:
+    """Record an assessment or acceptance; move the studio where it passes an acceptance; raise a
+    revocation proposal after the policy's number of consecutive failed annual assessments."""
+    from workshops.models import Assessment
+
+    with transaction.atomic():
+        studio = _studio_locked(studio, actor, "studio.manage")
+        policy = studio.policy
+        if kind not in Assessment.Kind.values:
+            raise ValidationError({"kind": _("请选择考核类别。")})
+        required_joint = set(policy.assessment.conducted_by.joint_with)
+        if kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL) and not required_joint <= set(joint_with or []):
+            raise ValidationError({"joint_with": _("本市办法规定考核由人社部门会同%(deps)s开展（%(article)s），"
+                                                   "请确认会同情况。") % {"deps": "、".join(sorted(required_joint)),
+                                      "article": policy.assessment.article}})
+        total = None
+        extra = Decimal(0)
+        if policy.assessment.scoring is not None and kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL):
+            items_total, extra, errors = _grade_scores(policy, scores or {}, bonus)
+            if errors:
+                raise ValidationError(errors)
+            total = items_total + extra
+            grade = policy.assessment.grade_for(int(total))
+            grade_code, is_pass = grade.code, grade.passing
+        else:
+            if passed is None:
+                raise ValidationError({"passed": _("请选择考核结论（合格/不合格）。")})
+            grade_code, is_pass = ("pass" if passed else "fail"), passed
+        if Assessment.objects.filter(studio=studio, kind=kind, period=period).exists():
+            raise ValidationError({"period": _("该工作室%(period)d年度的此项考核已有记录。") % {"period": period}})
+        assessment = Assessment.objects.create(
+            studio=studio, kind=kind, period=period, conducted_on=conducted_on, self_scores=self_scores or {},
+            scores=scores or {}, bonus=extra, total=total, grade=grade_code, passed=is_pass,
+            joint_with=sorted(joint_with or []), opinion=opinion, recorded_by=actor)
+        audit.record(actor, "assessment.record", studio, reason=opinion,
+                     data={"kind": kind, "period": period, "grade": grade_code, "total": total})
+        if is_pass and kind == Assessment.Kind.MIDTERM:
+            studio = fsm.transition(studio, "accept_midterm", actor=actor, permission="studio.manage",
+                                    action="studio.accept_midterm")
+        if is_pass and kind == Assessment.Kind.FINAL:
+            studio = fsm.transition(studio, "accept", actor=actor, permission="studio.manage", action="studio.accept")
+            if policy.plaque_timing == "acceptance" and not studio.plaques.exists():
+                _create_plaque(studio, conducted_on)
+        streak = policy.assessment.failure.consecutive_to_revoke
+        if streak and kind == Assessment.Kind.ANNUAL and not is_pass:
+            recent = list(Assessment.objects.filter(studio=studio, kind=kind).order_by("-period")
+                          .values_list("period", "passed")[:streak])
+            consecutive = len(recent) == streak and not any(p for _, p in recent) and \
+                recent[0][0] - recent[-1][0] == streak - 1
+            if consecutive:
+                from workshops.models import Studio
+
+                Studio.objects.filter(pk=studio.pk).update(revocation_proposed_at=timezone.now())
+                audit.record(actor, "studio.revocation_proposed", studio,
+                             reason=_("连续%(n)d年考核不合格（%(article)s）") % {
+                                 "n": streak, "article": policy.assessment.failure.article})
+                notify(User.objects.filter(role__in=[Role.CITY, Role.DECISION], city_id=studio.city_id,
+                                           is_active=True), "studio.revocation_proposed",
+                       _("撤销建议：%(name)s连续%(n)d年考核不合格") % {"name": studio.name, "n": streak})
+    return assessment
+
+
+def _create_plaque(studio: Any, issued_on: date | None) -> Any:
+    from workshops.models import Plaque
+
+    seq = Plaque.objects.filter(studio__city_id=studio.city_id).count() + 1
+    year = (issued_on or studio.established_on).year
+    return Plaque.objects.create(studio=studio, number=f"{studio.city.code.upper()}-{year}-{seq:04d}",
+                                 issuing_body=studio.policy.plaque.issued_by, issued_on=issued_on)
+
+
+@transaction.atomic
+def do_issue_plaque(studio: Any, *, actor: User, issued_on: date) -> Any:
+    """Record the plaque as handed over; 郑州 第十二条: only once the studio has passed acceptance."""
+    studio = _studio_locked(studio, actor, "studio.manage")
+    if studio.policy.plaque_timing == "acceptance" and studio.state not in ("accepted", "operating",
+                                                                           "period_ended"):
+        raise ValidationError(_("本市办法规定验收合格后授予牌匾（%(article)s）。") % {
+            "article": studio.policy.plaque.article})
+    plaque = studio.plaques.filter(withdrawn_on__isnull=True).first() or _create_plaque(studio, None)
+    plaque.issued_on = issued_on
+    plaque.save(update_fields=["issued_on"])
+    audit.record(actor, "plaque.issue", studio, data={"number": plaque.number, "issued_on": issued_on})
+    return plaque
+
+
+def do_record_disbursement(studio: Any, *, actor: User, subsidy: str, amount: Any, paid_on: date, basis: str,
+                           approver: str, quantity: int = 1, level: int | None = None,
+                           recipient: Person | None = None) -> Any:
+    """Record a payment; refuse one above what the policy entitles the studio to so far."""
+    from workshops import money
+    from workshops.models import Disbursement
+
+    with transaction.atomic():
+        studio = _studio_locked(studio, actor, "studio.manage")
+        if studio.state_info.terminal:
+            raise ValidationError(_("工作室已撤销，停发补贴奖励。"))
+        try:
+            value = Decimal(str(amount)).quantize(Decimal("0.01"))
+        except (ArithmeticError, ValueError):
+            raise ValidationError({"amount": _("请填写金额。")}) from None
+        if not value.is_finite() or value <= 0:
+            raise ValidationError({"amount": _("金额应大于 0。")})
+        if not basis.strip() or not approver.strip():
+            raise ValidationError({"basis": _("请填写拨付依据和审批人。")})
+        try:
+            right = money.entitlement(studio, subsidy, level=level)
+        except KeyError:
+            raise ValidationError({"subsidy": _("本市办法没有该资金项目。")}) from None
+        if value > right.remaining:
+            raise ValidationError({"amount": _("超出可拨付额度：%(label)s按规定至今可拨付 %(entitled)s 元，"
+                                               "已拨付 %(paid)s 元，本次最多 %(left)s 元（%(article)s）。") % {
+                "label": right.label, "entitled": right.entitled, "paid": right.paid, "left": right.remaining,
+                "article": right.article}})
+        row = Disbursement.objects.create(studio=studio, subsidy=subsidy, amount=value, quantity=quantity,
+                                          level=level, recipient=recipient, paid_on=paid_on, basis=basis,
+                                          approver=approver, recorded_by=actor)
+        audit.record(actor, "money.disburse", studio, data={"subsidy": subsidy, "amount": value, "level": level})
+    return row
+
+
+def do_revoke_studio(studio: Any, *, actor: User, ground: str, decided_on: date, notice_text: str,
+                     joint_with: list[str] | None = None, plaque_recovered_on: date | None = None,
+                     equipment_note: str = "") -> Any:
+    """Revoke on one of the policy's grounds, publish the 通报, withdraw the plaque; fraud also bans the
+    unit and the leader from applying (平顶山 第十四条 / 郑州 第十七条: 三年内不得参与申报)."""
+    from workshops.models import Revocation, Sanction
+
+    with transaction.atomic():
+        studio = _studio_locked(studio, actor, "studio.revoke")
+        policy = studio.policy
+        rule = policy.revocation
+        chosen = next((g for g in rule.grounds if g.code == ground), None)
+        if chosen is None:
+            raise ValidationError({"ground": _("请选择本市办法规定的撤销情形。")})
+        missing = set(rule.decided_by.joint_with) - set(joint_with or [])
+        if missing:
+            raise ValidationError({"joint_with": _("撤销须由%(body)s会同%(deps)s研究确定（%(article)s）。") % {
+                "body": rule.decided_by.body, "deps": "、".join(sorted(missing)), "article": rule.decided_by.article}})
+        if not notice_text.strip():
+            raise ValidationError({"notice_text": _("请填写通报内容。")})
+        studio = fsm.transition(studio, "revoke", actor=actor, permission="studio.revoke", action="studio.revoke",
+                                reason=notice_text, data={"ground": ground})
+        revocation = Revocation.objects.create(
+            studio=studio, ground=ground, is_fraud=chosen.is_fraud, decided_on=decided_on,
+            decision_body=rule.decided_by.body, joint_with=sorted(joint_with or []), notice_text=notice_text,
+            plaque_recovered_on=plaque_recovered_on, equipment_note=equipment_note, decided_by=actor)
+        studio.plaques.filter(withdrawn_on__isnull=True).update(withdrawn_on=plaque_recovered_on or decided_on)
+        if chosen.is_fraud and rule.sanction is not None:
+            ends = _add_years(decided_on, rule.sanction.ban_years)
+            reason = _("%(name)s：%(ground)s") % {"name": studio.name, "ground": chosen.label}
+            if "organization" in rule.sanction.subjects:
+                Sanction.objects.create(organization=studio.organization, reason=reason, article=rule.sanction.article,
+                                        starts_on=decided_on, ends_on=ends)
+            if "leader" in rule.sanction.subjects:
+                Sanction.objects.create(person=studio.leader, reason=reason, article=rule.sanction.article,
+                                        starts_on=decided_on, ends_on=ends)
+        notify(User.objects.filter(role=Role.UNIT, organization_id=studio.organization_id, is_active=True),
+               "studio.revoked", _("技能大师工作室已撤销：%(name)s") % {"name": studio.name}, notice_text[:500])
+    return revocation
+
+
+def do_request_leader_change(studio: Any, *, actor: User, id_number: str, reason: str, **attrs: Any) -> Any:
+    """The unit nominates a new leader meeting the same criteria (呼和浩特 第十二条(二)).
+
+    Where the policy revokes instead (温州 第七条(四)4: 工作室领办人调离原工作单位的，取消工作室称号),
+    the request is refused and the message says so.
+    """
+    from workshops.models import LeaderChange
+
+    with transaction.atomic():
+        studio = _studio_locked(studio, actor, "studio.records")
+        rule = studio.policy.leader_change
+        if rule.on_departure == "revoke":
+            raise ValidationError(_("本市办法规定领办人调离原工作单位的，取消工作室称号（%(article)s），"
+                                    "不能变更领办人。") % {"article": rule.article})
+        if not reason.strip():
+            raise ValidationError({"reason": _("请填写变更原因（如调离、退休）。")})
+        if studio.leader_changes.filter(state=LeaderChange.State.REQUESTED).exists():
+            raise ValidationError(_("已有待审核的领办人变更申请。"))
+        person = _person_for(studio.organization, id_number, attrs)
+        if person.pk == studio.leader_id:
+            raise ValidationError({"id_number": _("新领办人与现领办人相同。")})
+        problems = leader_problems(studio, person, timezone.localdate())
+        if problems:
+            raise ValidationError({"id_number": "；".join(problems)})
+        change = LeaderChange.objects.create(studio=studio, old_leader=studio.leader, new_leader=person,
+                                             reason=reason, requested_by=actor)
+        audit.record(actor, "leader_change.request", studio, reason=reason, data={"new_leader": person.pk})
+        notify(User.objects.filter(role=Role.CITY, city_id=studio.city_id, is_active=True), "leader_change.requested",
+               _("领办人变更申请：%(name)s") % {"name": studio.name}, reason)
+    return change
+
+
+def leader_problems(studio: Any, person: Person, on: date) -> list[str]:
+    """The same leader criteria as an application (skill level, retirement), by the studio's policy."""
+    from portal import retirement
+    from portal.models import SkillLevel as Level
+    from portal.policies import vocab
+
+    rules = studio.policy.eligibility.leader
+    problems = []
+    code = Level(person.skill_level).name.lower() if person.skill_level else None
+    if code is None or not rules.level_meets(code):
+        problems.append(_("新领办人须具有%(level)s及以上职业资格（技能等级）（%(article)s）") % {
+            "level": vocab.SKILL_LEVELS[rules.min_level], "article": rules.article})
+    if rules.retirement is not None and retirement.is_retired(person.birth_date, person.sex, person.job_category,
+                                                               on=on):
+        problems.append(_("新领办人已到法定退休年龄（%(article)s）") % {"article": rules.retirement.article})
+    if person.organization_id != studio.organization_id:
+        problems.append(_("新领办人应为依托单位在岗人员"))
+    return problems
+
+
+@transaction.atomic
+def do_decide_leader_change(change: Any, *, actor: User, approve: bool, opinion: str) -> Any:
+    from workshops.models import LeaderChange
+
+    studio = _studio_locked(change.studio, actor, "studio.manage")
+    change = LeaderChange.objects.select_for_update().get(pk=change.pk)
+    if change.state != LeaderChange.State.REQUESTED:
+        raise fsm.Conflict(_("该申请已处理。"))
+    if not approve and not opinion.strip():
+        raise ValidationError({"opinion": _("不予核准时请填写理由。")})
+    change.state = LeaderChange.State.APPROVED if approve else LeaderChange.State.REJECTED
+    change.opinion, change.decided_by, change.decided_at = opinion, actor, timezone.now()
+    change.save(update_fields=["state", "opinion", "decided_by", "decided_at"])
+    if approve:
+        studio.leader = change.new_leader
+        studio.save(update_fields=["leader"])
+    audit.record(actor, f"leader_change.{change.state}", studio, reason=opinion,
+                 data={"old": change.old_leader_id, "new": change.new_leader_id})
+    return change
+
+
+@transaction.atomic
+def do_record_upgrade(studio: Any, *, actor: User, level: str, recognized_on: date, document: str) -> Any:
+    from workshops.models import Upgrade
+
+    studio = _studio_locked(studio, actor, "studio.manage")
+    if level not in Upgrade.Level.values:
+        raise ValidationError({"level": _("请选择认定级别。")})
+    if Upgrade.objects.filter(studio=studio, level=level).exists():
+        raise ValidationError({"level": _("该工作室已有此级别的认定记录。")})
+    upgrade = Upgrade.objects.create(studio=studio, level=level, recognized_on=recognized_on, document=document,
+                                     recorded_by=actor)
+    audit.record(actor, "studio.upgrade", studio, data={"level": level, "document": document})
+    return upgrade
+
+
+def do_change_studio_state(studio: Any, *, actor: User, method: str, reason: str = "") -> Any:
+    """start_operation, end_support_period, renew: transitions with no record of their own."""
+    if method not in ("start_operation", "end_support_period", "renew"):
+        raise ValueError(method)
+    return fsm.transition(studio, method, actor=actor, permission="studio.manage", action=f"studio.{method}",
+                          reason=reason)

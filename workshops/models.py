@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from portal.models import SkillLevel
 from portal.policies import Policy, get_policy_version
 from workshops.states import (
     REVIEW_STATES,
@@ -345,6 +346,8 @@ class Studio(ConcurrentTransitionMixin, models.Model):
     established_on = models.DateField(_("设立日期"), db_index=True)
     establishment_doc = models.CharField(_("设立文号"), max_length=100, blank=True)
     support_ends_on = models.DateField(_("扶持（培育建设）期满日期"), null=True, blank=True)
+    # Raised by the assessment rule (平顶山 第十四条(四) / 郑州 第十七条(四): 连续2年考核不合格), cleared by a decision.
+    revocation_proposed_at = models.DateTimeField(_("提出撤销建议时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StudioQuerySet.as_manager()
@@ -366,6 +369,40 @@ class Studio(ConcurrentTransitionMixin, models.Model):
     def state_info(self) -> StudioStateInfo:
         return STUDIO_STATE_INFO[self.state]
 
+    def _has_milestone(self, kind: str) -> bool:
+        return self.policy.acceptance.has_milestone(kind)
+
+    def _no_final_acceptance(self) -> bool:
+        return not self._has_milestone("final")
+
+    @transition(field=state, source=StudioState.ESTABLISHED, target=StudioState.MIDTERM_ACCEPTED,
+                conditions=[lambda s: s._has_milestone("midterm")])
+    def accept_midterm(self) -> None:
+        """平顶山 第十条: 中期验收通过 (first tranche of the construction grant)."""
+
+    @transition(field=state, source=[StudioState.ESTABLISHED, StudioState.MIDTERM_ACCEPTED],
+                target=StudioState.ACCEPTED, conditions=[lambda s: s._has_milestone("final")])
+    def accept(self) -> None:
+        """Final acceptance passed (平顶山 第十条; 郑州 第十二条 → plaque; 东莞 第十七条; 呼和浩特 第十条)."""
+
+    @transition(field=state, source=[StudioState.ACCEPTED, StudioState.ESTABLISHED], target=StudioState.OPERATING,
+                conditions=[lambda s: s.state == StudioState.ACCEPTED or s._no_final_acceptance()])
+    def start_operation(self) -> None:
+        """In operation: after acceptance, or at once where the policy has no acceptance (温州)."""
+
+    @transition(field=state, source=[StudioState.OPERATING, StudioState.ACCEPTED], target=StudioState.PERIOD_ENDED)
+    def end_support_period(self) -> None:
+        """The support (培育建设) period ends (郑州 第十三条 三年扶持期, 东莞 第十四条 3年)."""
+
+    @transition(field=state, source=StudioState.PERIOD_ENDED, target=StudioState.OPERATING)
+    def renew(self) -> None:
+        """郑州 第十六条: 扶持政策期满后，经考核成绩突出的，可以重新享受下一轮扶持政策期."""
+
+    @transition(field=state, source=[s for s, i in STUDIO_STATE_INFO.items() if not i.terminal],
+                target=StudioState.REVOKED)
+    def revoke(self) -> None:
+        """Revocation on one of the policy's grounds (e.g. 平顶山 第十四条, 郑州 第十七条, 东莞 第十八条)."""
+
 
 class Plaque(models.Model):
     """牌匾: recorded when due (on establishment, or 郑州 第十二条 only after acceptance); withdrawn on revocation."""
@@ -383,3 +420,210 @@ class Plaque(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+
+class AnnualPlan(models.Model):
+    """年度工作计划 (郑州 第九条(六): 1月20日前报实训管理服务机构; 平顶山 第八条(五): 4月30日前报市人社局)."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="plans")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    content = models.TextField(_("带徒传技和技术攻关计划"))
+    due_on = models.DateField(_("报送期限"), null=True, blank=True)
+    filed_at = models.DateTimeField(_("报送时间"))
+    filed_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    # Late filing is kept and marked, never refused: the bureau needs the plan either way.
+    is_late = models.BooleanField(_("逾期报送"), default=False)
+    forwarded_at = models.DateTimeField(_("汇总上报时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("年度工作计划")
+        verbose_name_plural = _("年度工作计划")
+        ordering = ["-year"]
+        constraints = [models.UniqueConstraint(fields=["studio", "year"], name="plan_once_a_year")]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.year}"
+
+
+class PlanAggregation(models.Model):
+    """郑州 第十一条(五): the agency forwards the year's plans to the city by 10 February."""
+
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    due_on = models.DateField(_("汇总期限"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("上报时间"))
+    submitted_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    plan_count = models.PositiveIntegerField(_("计划份数"))
+    is_late = models.BooleanField(_("逾期上报"), default=False)
+
+    class Meta:
+        verbose_name = _("年度计划汇总")
+        verbose_name_plural = _("年度计划汇总")
+        constraints = [models.UniqueConstraint(fields=["city", "year"], name="aggregation_once_a_year")]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.year}"
+
+
+class StudioRecord(models.Model):
+    """The studio's ledger: apprentices, trainees, activities, competitions, achievements, textbooks."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="records")
+    kind = models.CharField(_("类别"), max_length=20)  # portal.policies.vocab.RECORD_KINDS
+    date = models.DateField(_("日期"))
+    title = models.CharField(_("名称/事项"), max_length=200)
+    person_name = models.CharField(_("人员姓名"), max_length=50, blank=True)
+    level = models.PositiveSmallIntegerField(_("取得的职业技能等级"), null=True, blank=True,
+                                             choices=SkillLevel.choices)
+    certificate_no = models.CharField(_("证书编号"), max_length=60, blank=True)
+    is_new_certificate = models.BooleanField(_("当年新取得证书"), default=False)
+    agreement_on = models.DateField(_("以师带徒协议签订日期"), null=True, blank=True)
+    detail = models.TextField(_("说明"), blank=True)
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("工作室台账")
+        verbose_name_plural = _("工作室台账")
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["studio", "kind", "date"], name="record_studio_kind_date_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Assessment(models.Model):
+    """A yearly or biennial assessment, an acceptance, a progress report or a third-party evaluation."""
+
+    class Kind(models.TextChoices):
+        ANNUAL = "annual", _("年度考核")
+        BIENNIAL = "biennial", _("两年一次绩效评估")
+        SETUP = "setup", _("组建完善检查")
+        PROGRESS_REPORT = "progress_report", _("工作开展情况报告")
+        EVALUATION = "evaluation", _("第三方绩效评价")
+        MIDTERM = "midterm", _("中期验收")
+        FINAL = "final", _("终期（期满）验收")
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="assessments")
+    kind = models.CharField(_("类别"), max_length=20, choices=Kind.choices)
+    period = models.PositiveSmallIntegerField(_("年度"))
+    conducted_on = models.DateField(_("考核日期"))
+    self_scores = models.JSONField(_("自评分"), default=dict, blank=True)
+    scores = models.JSONField(_("考核分"), default=dict, blank=True)
+    bonus = models.DecimalField(_("加分"), max_digits=5, decimal_places=1, default=0)
+    total = models.DecimalField(_("总分"), max_digits=6, decimal_places=1, null=True, blank=True)
+    grade = models.CharField(_("等级"), max_length=20)
+    passed = models.BooleanField(_("合格"))
+    joint_with = models.JSONField(_("会同部门"), default=list, blank=True)
+    opinion = models.TextField(_("考核意见"), blank=True)
+    recorded_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("考核与验收")
+        verbose_name_plural = _("考核与验收")
+        ordering = ["-period", "-conducted_on"]
+        constraints = [models.UniqueConstraint(fields=["studio", "kind", "period"], name="assessment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.period} {self.get_kind_display()}"
+
+
+class Disbursement(models.Model):
+    """A payment under one of the policy's subsidies, checked against its entitlement and cap."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="disbursements")
+    subsidy = models.CharField(_("资金项目"), max_length=40)  # policy subsidies[].code
+    amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("人数/项数"), default=1)
+    level = models.PositiveSmallIntegerField(_("证书等级"), null=True, blank=True, choices=SkillLevel.choices,
+                                             help_text=_("按取证等级给予的培养奖励（东莞 第十二条(二)）"))
+    recipient = models.ForeignKey("portal.Person", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+", verbose_name=_("领取人"))
+    paid_on = models.DateField(_("拨付日期"))
+    basis = models.CharField(_("拨付依据"), max_length=200)
+    approver = models.CharField(_("审批人"), max_length=50)
+    recorded_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("资金拨付")
+        verbose_name_plural = _("资金拨付")
+        ordering = ["-paid_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.subsidy} {self.amount}"
+
+
+class Revocation(models.Model):
+    """撤销 with its 通报: plaque and equipment recovered, unpaid money stopped, sanctions for fraud."""
+
+    studio = models.OneToOneField(Studio, on_delete=models.PROTECT, related_name="revocation")
+    ground = models.CharField(_("撤销情形"), max_length=40)  # policy revocation.grounds[].code
+    is_fraud = models.BooleanField(_("弄虚作假"), default=False)
+    decided_on = models.DateField(_("决定日期"))
+    decision_body = models.CharField(_("决定机关"), max_length=200)
+    joint_with = models.JSONField(_("会同部门"), default=list, blank=True)
+    notice_text = models.TextField(_("通报内容"))
+    plaque_recovered_on = models.DateField(_("牌匾收回日期"), null=True, blank=True)
+    equipment_note = models.CharField(_("配套设备收回情况"), max_length=200, blank=True)
+    decided_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("撤销")
+        verbose_name_plural = _("撤销")
+
+    def __str__(self) -> str:
+        return f"{self.studio}：{self.ground}"
+
+
+class LeaderChange(models.Model):
+    """呼和浩特 第十二条(二): 因调离、退休等原因变更领办人，重新确定并报核准."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("待审核")
+        APPROVED = "approved", _("已核准")
+        REJECTED = "rejected", _("未核准")
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="leader_changes")
+    old_leader = models.ForeignKey("portal.Person", on_delete=models.PROTECT, related_name="+")
+    new_leader = models.ForeignKey("portal.Person", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("变更原因"), max_length=200)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.REQUESTED)
+    opinion = models.TextField(_("审核意见"), blank=True)
+    requested_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("领办人变更")
+        verbose_name_plural = _("领办人变更")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.studio}：{self.old_leader} → {self.new_leader}"
+
+
+class Upgrade(models.Model):
+    """Recognised as a provincial or national studio (东莞 第十一条(3) rewards it)."""
+
+    class Level(models.TextChoices):
+        PROVINCIAL = "provincial", _("省级技能大师工作室")
+        NATIONAL = "national", _("国家级技能大师工作室")
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="upgrades")
+    level = models.CharField(_("级别"), max_length=20, choices=Level.choices)
+    recognized_on = models.DateField(_("认定日期"))
+    document = models.CharField(_("认定文件"), max_length=200)
+    recorded_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("升级认定")
+        verbose_name_plural = _("升级认定")
+        constraints = [models.UniqueConstraint(fields=["studio", "level"], name="upgrade_once")]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.get_level_display()}"

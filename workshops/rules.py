@@ -94,10 +94,14 @@ def _review(user: Any, app: Any) -> bool:
 
 @access.rule("person.reveal")
 def _reveal(user: Any, app: Any) -> bool:
-    """Full ID numbers and phones: the unit itself, and the formal reviewer checking originals."""
+    """Full ID numbers and phones: the unit itself, and the formal reviewer checking originals.
+
+    The formal check is the first stage the city's policy lists: 形式审查 in most cities, and in 郑州
+    the agency's 汇总 (第七条: 汇总并进行指导, which is where its formal check happens). Later stages
+    (experts, opinions, decisions) judge merit and need no one's full ID number."""
     if _own_unit(user, app):
         return True
-    return app is not None and app.state == AppState.FORMAL_REVIEW and _review(user, app)
+    return app is not None and app.state == app.stage_state_after(None) and _review(user, app)
 
 
 def queue_states(user: Any, policy: Any) -> list[str]:
@@ -123,3 +127,32 @@ def _studios(user: Any, qs: models.QuerySet) -> models.QuerySet:
     if user.role in CITY_ROLES:
         return qs.filter(city_id=user.city_id)
     return qs.none()
+
+
+def _studio_city(user: Any, studio: Any) -> bool:
+    return studio is not None and studio.city_id == user.city_id
+
+
+@access.rule("studio.records")
+def _studio_records(user: Any, studio: Any) -> bool:
+    """The unit keeps its studio's plan and ledger while the studio stands."""
+    return (user.role == Role.UNIT and studio is not None and studio.organization_id == user.organization_id
+            and not studio.state_info.terminal)
+
+
+@access.rule("studio.manage")
+def _studio_manage(user: Any, studio: Any) -> bool:
+    """City staff: acceptance, assessments, plaque, money, upgrades, leader changes."""
+    return user.role == Role.CITY and _studio_city(user, studio)
+
+
+@access.rule("studio.revoke")
+def _studio_revoke(user: Any, studio: Any) -> bool:
+    """Recorded by city staff or the decision body (局长办公会) of the studio's city."""
+    return user.role in (Role.CITY, Role.DECISION) and _studio_city(user, studio)
+
+
+@access.rule("plan.forward")
+def _plan_forward(user: Any, city: Any) -> bool:
+    """郑州 第十一条(五): the training agency forwards the year's plans to the city."""
+    return user.role == Role.AGENCY and city is not None and city.pk == user.city_id
