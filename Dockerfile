@@ -3,7 +3,7 @@ FROM python:3.11-slim-bookworm
 
 # WeasyPrint renders through Pango; Chinese needs the Noto CJK fonts from Debian.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PORTAL_ENV=production PORTAL_VAR_DIR=/var/lib/portal

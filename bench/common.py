@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -38,6 +39,7 @@ def setup_django(db_url: str | None = None) -> str:
             cursor.execute(f'CREATE DATABASE "{name}"')
         admin.close()
     os.environ["DATABASE_URL"] = url
+    os.environ["DEBUG"] = "false"  # cached template loader, as in production
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     sys.path.insert(0, str(ROOT))
@@ -58,14 +60,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(db_url: str, workers: int = 2):  # noqa: ANN201
+def gunicorn(db_url: str, workers: int = 2, env_extra: dict[str, str] | None = None):  # noqa: ANN201
+    """`env_extra` is added last (bench/load.py passes REDIS_URL to run with a broker and cache)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
     env.pop("REDIS_URL", None)
+    env.update(env_extra or {})
+    # A file, not a pipe: nobody reads stderr while the benchmark runs, and a full pipe would block
+    # gunicorn mid-request (bench/load.py provokes pages of tracebacks on purpose).
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -75,11 +82,13 @@ def gunicorn(db_url: str, workers: int = 2):  # noqa: ANN201
             except OSError:
                 time.sleep(0.2)
         else:
-            raise RuntimeError("gunicorn did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+            log.seek(0)
+            raise RuntimeError("gunicorn did not start: " + log.read().decode(errors="replace"))
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()
 
 
 @dataclass

@@ -81,3 +81,28 @@ def seed_public(studios: int, notices: int, *, start: int = 0) -> None:
                                        organization_name=app.organization.name, occupation=app.occupation,
                                        district_name=districts[app.district_id].name))
     NoticeEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
+
+
+def seed_accounts(*, domain: str = "bench.example.gov.cn") -> int:
+    """The people reminders go to: a unit account (with e-mail) for every organization that has none, a
+    reviewer per district, and city staff, agency and decision accounts per city. Passwords are unusable."""
+    from django.db.models import Exists, OuterRef
+
+    users = []
+    orphans = Organization.objects.filter(~Exists(User.objects.filter(organization=OuterRef("pk"), role=Role.UNIT)))
+    for org_id, city_id in orphans.values_list("pk", "city_id").iterator(chunk_size=BATCH):
+        users.append(User(username=f"bench-unit-{org_id}", role=Role.UNIT, city_id=city_id, organization_id=org_id,
+                          full_name=f"经办人{org_id}", email=f"unit{org_id}@{domain}", password="!"))
+    for city in City.objects.prefetch_related("districts"):
+        for role in (Role.CITY, Role.AGENCY, Role.DECISION):
+            name = f"bench-{role}-{city.code}"
+            if not User.objects.filter(username=name).exists():
+                users.append(User(username=name, role=role, city=city, full_name=name, email=f"{name}@{domain}",
+                                  password="!"))
+        for district in city.districts.all():
+            name = f"bench-district-{district.code}"
+            if not User.objects.filter(username=name).exists():
+                users.append(User(username=name, role=Role.DISTRICT, city=city, district=district, full_name=name,
+                                  email=f"{name}@{domain}", password="!"))
+    User.objects.bulk_create(users, batch_size=BATCH)
+    return len(users)

@@ -62,6 +62,52 @@ def record(
     return event
 
 
+def record_many(
+    actor: Any,
+    action: str,
+    items: list[tuple[models.Model, dict[str, Any]]],
+    *,
+    reason: str = "",
+    to_state: Any = None,
+) -> int:
+    """Append one row per (object, data), chained like `record`, under one lock of the chain head and
+    written in batches: a bulk import of ten thousand studios must not cost three queries each.
+    `to_state`: a function of the object giving its state, if any. Joins the caller's transaction."""
+    if not items:
+        return 0
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    now = timezone.now()
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+        prev = head.last_hash
+        events = []
+        for obj, data in items:
+            event = AuditEvent(
+                at=now,
+                actor_id=actor.pk if is_user else None,
+                actor_username=actor.get_username() if is_user else "",
+                actor_role=(getattr(actor, "role", "") or "") if is_user else "",
+                action=action,
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                from_state="",
+                to_state=str(to_state(obj) if to_state else ""),
+                reason=reason,
+                data=json.loads(json.dumps(data, ensure_ascii=False, default=str)),
+                ip=None,
+                prev_hash=prev,
+            )
+            event.hash = prev = event.compute_hash()
+            events.append(event)
+        # One INSERT per batch assigns ids in list order, so the chain reads back in id order.
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        head.last_hash = prev
+        head.count += len(events)
+        head.save(update_fields=["last_hash", "count"])
+    return len(events)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int

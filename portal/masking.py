@@ -16,13 +16,15 @@ def mask_id_number(value: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str:
-    """138****5678 for mobiles; for other lengths keep the first 3 and last 4 where possible."""
+    """138****5678 for mobiles; shorter numbers (landlines) keep fewer leading digits, so at least
+    four are always hidden, and seven or fewer are hidden whole."""
     if not value:
         return ""
     digits = value.strip()
     if len(digits) <= 7:
         return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    head = min(3, len(digits) - 8)
+    return digits[:head] + "*" * (len(digits) - head - 4) + digits[-4:]
 
 
 def mask_address(value: str | None) -> str:

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import Env
@@ -139,7 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery ----------------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", ("redis", "rediss"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # portal.cache: a Redis outage turns cache calls into misses instead of error pages; short socket
+    # timeouts so an unreachable host costs a second, not a hung worker (docs/reliability.md).
+    CACHES = {"default": {"BACKEND": "portal.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -153,9 +157,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# While Redis is down a web request that queues a task must fail fast, not hang: Celery's result
+# backend retries its connection 20 times a second apart before giving up (a 20-second page), and
+# publishing retries three times. Callers treat a failed .delay() as "queue it later"
+# (portal/notifications.py; docs/reliability.md).
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0,
+                                                            "interval_step": 0.2, "interval_max": 0.2}}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Periodic tasks; each feature adds its own entry below its own settings, e.g.
 # CELERY_BEAT_SCHEDULE["reminders-daily-sweep"] = {"task": "...", "schedule": crontab(hour=7, minute=0)}.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# The e-mail outbox (portal/notifications.py): copies a broker outage kept from being queued go out
+# on the next sweep after it.
+CELERY_BEAT_SCHEDULE["notifications-email-outbox"] = {
+    "task": "portal.tasks.email_unsent_notifications", "schedule": crontab(minute="*/5"),
+    "options": {"expires": 4 * 60}}
+
+# --- Deadline reminders (portal/reminders.py, docs/reminders.md) ---------------------------------------
+# The daily sweep: reminders before and after every deadline, escalations, and the end of notice
+# periods. Exactly once is enforced in the database, so a second beat or a retried task sends nothing
+# twice; a message not run within the day expires rather than pile up behind tomorrow's.
+CELERY_BEAT_SCHEDULE["reminders-daily-sweep"] = {
+    "task": "portal.reminders.daily_sweep", "schedule": crontab(hour=7, minute=0), "options": {"expires": 20 * 3600}}
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"
@@ -221,6 +246,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 
+# --- Retention of application materials (个人信息保护法 第十九条; workshops/retention.py) ---------------
+# Attachments of rejected and withdrawn applications are deleted this many years after the decision;
+# three years matches the ban a sanction imposes (平顶山 第十四条 / 郑州 第十七条). The audit trail stays.
+ATTACHMENT_RETENTION_YEARS = env.int("ATTACHMENT_RETENTION_YEARS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE["purge-expired-attachments"] = {
+    "task": "workshops.tasks.purge_expired_attachments", "schedule": crontab(hour=2, minute=30)}
+
 # --- E-mail ---------------------------------------------------------------------------------------
 EMAIL_HOST = env.str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -263,7 +295,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint reports every rendering step at INFO; fontTools every subset.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
+                "fontTools": {"level": "WARNING"}},
 }
 
 PORTAL_SITE_NAME = "技能大师工作室管理服务平台"

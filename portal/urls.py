@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views, views_accounts
+from portal import views, views_accounts, views_inbox
 
 app_name = "portal"
 
@@ -12,6 +12,8 @@ portal_patterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("workbench/", views.dashboard, name="dashboard"),
+    path("inbox/", views_inbox.inbox, name="inbox"),
+    path("inbox/read/", views_inbox.inbox_read, name="inbox_read"),
     # Account security (portal/views_accounts.py)
     path("accounts/login/code/", views_accounts.login_totp, name="login_totp"),
     path("accounts/login/bind-totp/", views_accounts.login_totp_setup, name="login_totp_setup"),

@@ -37,7 +37,13 @@ def _after_move(app: Application, actor: User, on: date) -> None:
     app.stage_due_on = stage_due_on(app, on)
     app.save(update_fields=["stage_due_on"])
     url = reverse("reviews:application", args=[app.pk])
-    if app.state in (AppState.RETURNED, AppState.REJECTED, AppState.BACKUP):
+    if app.state == AppState.APPROVED:
+        # Approved is not the end of the bureau's work: the city still has to publish the 发文设立.
+        city_staff = User.objects.filter(role=Role.CITY, city_id=app.city_id, is_active=True)
+        notify(city_staff, "application.approved",
+               _("已批准，待发文设立：%(name)s") % {"name": app.studio_name},
+               _("请在发文设立页面登记设立文号。"), reverse("reviews:establish", args=[app.round_id]))
+    elif app.state in (AppState.RETURNED, AppState.REJECTED, AppState.BACKUP):
         units = User.objects.filter(role=Role.UNIT, organization_id=app.organization_id, is_active=True)
         notify(units, f"application.{app.state}",
                _("您的申报“%(name)s”：%(state)s") % {"name": app.studio_name, "state": app.get_state_display()},
@@ -147,6 +153,9 @@ def do_submit_scores(assignment: Assignment, *, actor: User, scores: dict[str, A
         assignment.save(update_fields=["comment", "submitted_at"])
         audit.record(actor, "assignment.score", assignment.application,
                      data={"total": str(sum(values.values(), Decimal(0)))})
+        notify(User.objects.filter(role=Role.CITY, city_id=assignment.panel.round.city_id, is_active=True),
+               "assignment.scored", _("专家已提交评分：%(name)s") % {"name": assignment.application.studio_name},
+               _("专家组全部评分提交后可结束评审。"), reverse("reviews:panel", args=[assignment.panel_id]))
     return assignment
 
 

@@ -10,7 +10,17 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.admin import ReadOnlyAdmin
-from reviews.models import Assignment, Notice, NoticeEntry, Objection, OpinionRequest, Panel, ReviewStep, Score
+from reviews.models import (
+    Assignment,
+    ExportJob,
+    Notice,
+    NoticeEntry,
+    Objection,
+    OpinionRequest,
+    Panel,
+    ReviewStep,
+    Score,
+)
 from workshops.admin import ReadOnlyInline
 
 
@@ -83,3 +93,12 @@ class ObjectionAdmin(ReadOnlyAdmin):
     list_filter = ("state",)
     # The objector's phone stays out of the admin; staff handle objections in the portal.
     exclude = ("phone", "source_hash")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "created_by", "dataset", "format", "state", "total_rows", "finished_at")
+    list_filter = ("dataset", "format", "state")
+    list_select_related = ("created_by",)
+    # The file itself is downloaded in the portal, where the download is audited.
+    exclude = ("content",)

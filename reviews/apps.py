@@ -12,7 +12,13 @@ class ReviewsConfig(AppConfig):
 
         from portal.models import City
         from portal.pagecache import bump
-        from reviews import rules  # noqa: F401  (registers access rules and scopes)
+        from reviews import (
+            dashboards,  # noqa: F401  (dashboard access rules, the yearly report, cache invalidation)
+            deadlines,  # noqa: F401  (registers reminder sources and the notice closer)
+            documents,  # noqa: F401  (registers document builders and their access rules)
+            exports,  # noqa: F401  (export access rules and the export task)
+            rules,  # noqa: F401  (registers access rules and scopes)
+        )
         from reviews.models import Notice, NoticeEntry
         from workshops.models import Round, Studio
 

@@ -243,3 +243,64 @@ class Objection(ConcurrentTransitionMixin, models.Model):
                 target=ObjectionState.DISMISSED)
     def dismiss(self) -> None:
         """东莞 第九条(六): 经调查异议不成立 → the notice may close."""
+
+
+class ExportJob(models.Model):
+    """One export of a filtered list (XLSX or CSV), built by a task (reviews/exports.py).
+
+    The file is kept in the row, not on disk: the worker that builds it may run on another machine
+    than the web process that serves it. Files are deleted after EXPORT_RETENTION_DAYS; the row
+    (who exported what, with which filters, how many rows) stays as the record, with the audit rows.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队等待")
+        RUNNING = "running", _("正在生成")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("生成失败")
+        EXPIRED = "expired", _("文件已过期删除")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Excel 表格（XLSX）")
+        CSV = "csv", _("CSV 文本")
+
+    dataset = models.CharField(_("数据"), max_length=40)
+    title = models.CharField(_("名称"), max_length=200)
+    format = models.CharField(_("格式"), max_length=10, choices=Format.choices)
+    # The list's filters as submitted (GET parameters); the task validates them again, in the
+    # exporter's scope as it is when the task runs.
+    filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    done_rows = models.PositiveIntegerField(_("已写入行数"), default=0)
+    file_name = models.CharField(_("文件名"), max_length=200, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    size = models.PositiveIntegerField(_("文件大小"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    message = models.TextField(_("说明"), blank=True)
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("导出人"))
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    district = models.ForeignKey("portal.District", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("数据导出")
+        verbose_name_plural = _("数据导出")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="exportjob_owner_idx")]
+
+    def __str__(self) -> str:
+        return self.file_name or self.title
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED, self.State.EXPIRED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(99, self.done_rows * 100 // self.total_rows) if self.total_rows else 0

@@ -108,7 +108,7 @@ def objection_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 elif action == "dismiss":
                     notices.do_dismiss_objection(objection, actor=request.user, findings=findings)
                 else:
-                    _, followup = notices.do_uphold_objection(objection, actor=request.user, findings=findings)
+                    _upheld, followup = notices.do_uphold_objection(objection, actor=request.user, findings=findings)
                     if followup is not None:
                         messages.info(request, _("已从备选名单替补并发布替补公示：%(start)s 至 %(end)s。")
                                       % {"start": followup.starts_on, "end": followup.ends_on})

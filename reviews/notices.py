@@ -21,6 +21,7 @@ from portal import access, audit, calendar, crypto, fsm
 from portal.models import User
 from portal.notifications import notify
 from portal.roles import Role
+from reviews.actions import _after_move
 from reviews.models import Notice, NoticeEntry, Objection, ObjectionState
 from workshops.models import Application, Round
 from workshops.states import AppState
@@ -190,6 +191,8 @@ def close_due_notices(on: date | None = None, *, dry_run: bool = False) -> Close
             for entry in notice.entries.select_related("application").filter(application__state=AppState.ON_NOTICE):
                 moved = fsm.transition(entry.application, "end_notice", actor=None, permission=None,
                                        action="notice.end", data={"notice": notice.pk})
+                # 东莞 第九条(六): the stage after the notice gets its deadline and its decision makers are told.
+                _after_move(moved, None, on)
                 report.moved.append(moved.pk)
             audit.record(None, "notice.close", notice)
     return report

@@ -23,3 +23,12 @@ urlpatterns = [
     path("studios.json", directory.directory_json, name="studios_json"),
     path("studios.csv", directory.directory_csv, name="studios_csv"),
 ]
+
+# Printable documents: the notice (reviews/document_views.py) and a revoked studio's 通报.
+from reviews import document_views  # noqa: E402
+from workshops import document_views as studio_documents  # noqa: E402
+
+urlpatterns += [
+    path("notices/<int:pk>/notice.pdf", document_views.notice_pdf, name="notice_pdf"),
+    path("studios/<int:pk>/revocation.pdf", studio_documents.revocation_pdf, name="revocation_pdf"),
+]

@@ -25,3 +25,26 @@ urlpatterns = [
     path("objections/<int:pk>/", notice_views.objection_detail, name="objection"),
     path("rounds/<int:round_id>/establish/", notice_views.establish, name="establish"),
 ]
+
+# Documents as PDFs (reviews/document_views.py).
+from reviews import document_views  # noqa: E402
+
+urlpatterns += [
+    path("studios/<int:pk>/establishment.pdf", document_views.establishment_pdf, name="establishment_pdf"),
+]
+
+# Dashboards, lists and exports (reviews/dashboard_views.py).
+from reviews import dashboard_views  # noqa: E402
+
+urlpatterns += [
+    path("dashboard/", dashboard_views.overview, name="dashboard"),
+    path("dashboard/review/", dashboard_views.review, name="dashboard_review"),
+    path("dashboard/money/", dashboard_views.money, name="dashboard_money"),
+    path("dashboard/assessment/", dashboard_views.assessment, name="dashboard_assessment"),
+    path("dashboard/report/<int:year>.pdf", dashboard_views.yearly_report, name="yearly_report"),
+    path("data/<slug:dataset>/", dashboard_views.data_list, name="data"),
+    path("data/<slug:dataset>/export/", dashboard_views.export_create, name="export"),
+    path("exports/", dashboard_views.export_list, name="exports"),
+    path("exports/<int:pk>/", dashboard_views.export_job, name="export_job"),
+    path("exports/<int:pk>/download/", dashboard_views.export_download, name="export_download"),
+]

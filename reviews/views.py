@@ -265,6 +265,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     for row in rows:
         key = (row.app.round_id, row.app.state)
         waiting[key] = waiting.get(key, 0) + 1
+    to_establish: dict[int, int] = {}
+    if user.role == Role.CITY:
+        # Approved and not yet set up by a 发文设立: the city's last step, whichever stage came last.
+        to_establish = dict(Application.objects.filter(city_id=user.city_id, state=AppState.APPROVED,
+                                                       studio__isnull=True)
+                            .values_list("round_id").annotate(n=Count("id")).values_list("round_id", "n"))
     rounds = []
     for rnd in Round.objects.filter(city_id=user.city_id).order_by("-year", "-opens_on", "-pk"):
         policy = policies.get(rnd.policy_version)
@@ -283,6 +289,8 @@ def queue(request: HttpRequest) -> HttpResponse:
                                    waiting.get((rnd.pk, AppState.DECISION), 0)))
         if access.can(user, "notice.publish", rnd) and policy.has_stage("notice"):
             links.append(RoundLink(_("公示"), reverse("reviews:notices", args=[rnd.pk]), 0))
+        if to_establish.get(rnd.pk) and access.can(user, "studio.establish", rnd):
+            links.append(RoundLink(_("发文设立"), reverse("reviews:establish", args=[rnd.pk]), to_establish[rnd.pk]))
         if links:
             rounds.append((rnd, links))
     return render(request, "reviews/queue.html", {"rows": rows, "rounds": rounds, "today": today})

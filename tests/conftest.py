@@ -91,3 +91,12 @@ def zz(cast_for: Callable[[str], Cast]) -> Cast:
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Under pytest-xdist, every test that talks to the shared Redis broker runs on one worker:
+    a Celery worker started by one test would otherwise take tasks queued by another test whose
+    database it cannot see."""
+    for item in items:
+        if item.get_closest_marker("redis"):
+            item.add_marker(pytest.mark.xdist_group("redis"))

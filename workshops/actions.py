@@ -1,6 +1,7 @@
 """Every user-visible change to a round or an application: one function each (STYLE.md §3)."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from workshops.states import AppState
 from workshops.states import info as state_info
 from workshops.uploads import check_upload
 
+logger = logging.getLogger(__name__)
 CONSENT_VERSION = "2026-1"
 
 
@@ -44,7 +46,15 @@ def stage_due_on(app: Application, on: date) -> date | None:
     """The due date of the stage the application has just entered, in working days (policy)."""
     stage = state_info(app.state).stage
     days = app.policy.working_days(stage) if stage else None
-    return calendar.add_working_days(on, days) if days else None
+    if not days:
+        return None
+    try:
+        return calendar.add_working_days(on, days)
+    except calendar.CalendarDataMissing as exc:
+        # The work goes on without a due date rather than stopping the unit or the reviewer; the
+        # administrators are told to enter the missing year (the daily sweep repeats the warning).
+        logger.warning("no due date for application %s: %s", app.pk, exc)
+        return None
 
 
 def next_actors(app: Application) -> list[User]:
@@ -194,6 +204,15 @@ def _person_for(organization: Organization, id_number: str, attrs: dict[str, Any
     overwrite (and then reveal) another unit's staff details by typing their ID number.
     """
     person = Person.objects.by_id_number(id_number).first() or Person(id_number=id_number)
+    prepare_person(person, organization, attrs)
+    person.save()
+    return person
+
+
+def prepare_person(person: Person, organization: Organization, attrs: dict[str, Any],
+                   exclude: tuple[str, ...] = ()) -> Person:
+    """The rules of `_person_for` without its lookup and save, so an import can apply them to many
+    people found in one query and written with bulk_create (`exclude`: fields the caller vouches for)."""
     if person.pk and person.organization_id not in (None, organization.pk):
         raise ValidationError({"id_number": _("该身份证号对应的人员登记在其他单位。如其已调入本单位，"
                                               "请联系市人社局核实变更后再填报。")})
@@ -201,8 +220,7 @@ def _person_for(organization: Organization, id_number: str, attrs: dict[str, Any
         setattr(person, key, value)
     if person.organization_id is None:
         person.organization = organization
-    person.full_clean(exclude=["id_hash", "sex", "birth_date"])
-    person.save()
+    person.full_clean(exclude=["id_hash", "sex", "birth_date", *exclude])
     return person
 
 
@@ -318,6 +336,13 @@ def do_establish_studios(rnd: Round, *, actor: User, doc_number: str, establishe
 
 # --- the studio's life ------------------------------------------------------------------------------
 
+def _departments(codes: Any) -> str:
+    """Departments named as the documents name them (财政部门、教育部门), never by their codes."""
+    from portal.policies import vocab
+
+    return "、".join(str(vocab.DEPARTMENTS.get(c, c)) for c in sorted(codes))
+
+
 def _studio_locked(studio: Any, actor: User, permission: str) -> Any:
     fresh = fsm.lock(studio)
     access.require(actor, permission, fresh)
@@ -431,6 +456,31 @@ def _grade_scores(policy: Any, scores: dict[str, Any], bonus: Any) -> tuple[Deci
     return total, min(bonus_value, Decimal(table.bonus_cap)), errors
 
 
+def assessment_outcome(policy: Any, *, kind: str, passed: bool | None, scores: dict[str, Any] | None, bonus: Any,
+                       joint_with: list[str] | None) -> tuple[str, bool, Decimal | None, Decimal]:
+    """Grade code, pass, total and capped bonus of an assessment under `policy`, or ValidationError keyed by
+    field (kind, joint_with, passed, bonus, scoring item codes): the rules the form and an import share."""
+    from workshops.models import Assessment
+
+    if kind not in Assessment.Kind.values:
+        raise ValidationError({"kind": _("请选择考核类别。")})
+    required_joint = set(policy.assessment.conducted_by.joint_with)
+    if kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL) and not required_joint <= set(joint_with or []):
+        raise ValidationError({"joint_with": _("本市办法规定考核由人社部门会同%(deps)s开展（%(article)s），"
+                                               "请确认会同情况。") % {"deps": _departments(required_joint),
+                                  "article": policy.assessment.article}})
+    if policy.assessment.scoring is not None and kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL):
+        items_total, extra, errors = _grade_scores(policy, scores or {}, bonus)
+        if errors:
+            raise ValidationError(errors)
+        total = items_total + extra
+        grade = policy.assessment.grade_for(int(total))
+        return grade.code, grade.passing, total, extra
+    if passed is None:
+        raise ValidationError({"passed": _("请选择考核结论（合格/不合格）。")})
+    return ("pass" if passed else "fail"), passed, None, Decimal(0)
+
+
 def do_record_assessment(studio: Any, *, actor: User, kind: str, period: int, conducted_on: date,
                          passed: bool | None = None, scores: dict[str, Any] | None = None,
                          self_scores: dict[str, Any] | None = None, bonus: Any = 0, opinion: str = "",
@@ -442,26 +492,8 @@ def do_record_assessment(studio: Any, *, actor: User, kind: str, period: int, co
     with transaction.atomic():
         studio = _studio_locked(studio, actor, "studio.manage")
         policy = studio.policy
-        if kind not in Assessment.Kind.values:
-            raise ValidationError({"kind": _("请选择考核类别。")})
-        required_joint = set(policy.assessment.conducted_by.joint_with)
-        if kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL) and not required_joint <= set(joint_with or []):
-            raise ValidationError({"joint_with": _("本市办法规定考核由人社部门会同%(deps)s开展（%(article)s），"
-                                                   "请确认会同情况。") % {"deps": "、".join(sorted(required_joint)),
-                                      "article": policy.assessment.article}})
-        total = None
-        extra = Decimal(0)
-        if policy.assessment.scoring is not None and kind in (Assessment.Kind.ANNUAL, Assessment.Kind.BIENNIAL):
-            items_total, extra, errors = _grade_scores(policy, scores or {}, bonus)
-            if errors:
-                raise ValidationError(errors)
-            total = items_total + extra
-            grade = policy.assessment.grade_for(int(total))
-            grade_code, is_pass = grade.code, grade.passing
-        else:
-            if passed is None:
-                raise ValidationError({"passed": _("请选择考核结论（合格/不合格）。")})
-            grade_code, is_pass = ("pass" if passed else "fail"), passed
+        grade_code, is_pass, total, extra = assessment_outcome(policy, kind=kind, passed=passed, scores=scores,
+                                                               bonus=bonus, joint_with=joint_with)
         if Assessment.objects.filter(studio=studio, kind=kind, period=period).exists():
             raise ValidationError({"period": _("该工作室%(period)d年度的此项考核已有记录。") % {"period": period}})
         assessment = Assessment.objects.create(
@@ -505,14 +537,21 @@ def _create_plaque(studio: Any, issued_on: date | None) -> Any:
                                  issuing_body=studio.policy.plaque.issued_by, issued_on=issued_on)
 
 
-@transaction.atomic
-def do_issue_plaque(studio: Any, *, actor: User, issued_on: date) -> Any:
-    """Record the plaque as handed over; 郑州 第十二条: only once the studio has passed acceptance."""
-    studio = _studio_locked(studio, actor, "studio.manage")
+def check_plaque_due(studio: Any) -> None:
+    """郑州 第十二条: where the policy says so, the plaque is handed over only once the studio passed acceptance."""
     if studio.policy.plaque_timing == "acceptance" and studio.state not in ("accepted", "operating",
                                                                            "period_ended"):
         raise ValidationError(_("本市办法规定验收合格后授予牌匾（%(article)s）。") % {
             "article": studio.policy.plaque.article})
+
+
+@transaction.atomic
+def do_issue_plaque(studio: Any, *, actor: User, issued_on: date) -> Any:
+    """Record the plaque as handed over; 郑州 第十二条: only once the studio has passed acceptance."""
+    studio = _studio_locked(studio, actor, "studio.manage")
+    if studio.state_info.terminal:  # revocation withdrew the plaque; a new one would undo that
+        raise ValidationError(_("工作室已撤销，牌匾已收回，不能再授牌。"))
+    check_plaque_due(studio)
     plaque = studio.plaques.filter(withdrawn_on__isnull=True).first() or _create_plaque(studio, None)
     plaque.issued_on = issued_on
     plaque.save(update_fields=["issued_on"])
@@ -520,34 +559,45 @@ def do_issue_plaque(studio: Any, *, actor: User, issued_on: date) -> Any:
     return plaque
 
 
+def checked_disbursement(studio: Any, *, subsidy: str, amount: Any, basis: str, approver: str,
+                         level: int | None = None, before_revocation: bool = False, facts: Any = None) -> Decimal:
+    """The amount of a payment that fits what the policy entitles the studio to so far, or ValidationError keyed
+    by field: the rules the form and an import share. `before_revocation`: a past payment made before the studio
+    was revoked (imports); `facts`: what the entitlement counts, when not read from the database (money.Facts)."""
+    from workshops import money
+
+    if studio.state_info.terminal and not before_revocation:
+        raise ValidationError(_("工作室已撤销，停发补贴奖励。"))
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError):
+        raise ValidationError({"amount": _("请填写金额。")}) from None
+    if not value.is_finite() or value <= 0:
+        raise ValidationError({"amount": _("金额应大于 0。")})
+    if not basis.strip() or not approver.strip():
+        raise ValidationError({"basis": _("请填写拨付依据和审批人。")})
+    try:
+        right = money.entitlement(studio, subsidy, level=level, facts=facts)
+    except KeyError:
+        raise ValidationError({"subsidy": _("本市办法没有该资金项目。")}) from None
+    if value > right.remaining:
+        raise ValidationError({"amount": _("超出可拨付额度：%(label)s按规定至今可拨付 %(entitled)s 元，"
+                                           "已拨付 %(paid)s 元，本次最多 %(left)s 元（%(article)s）。") % {
+            "label": right.label, "entitled": right.entitled, "paid": right.paid, "left": right.remaining,
+            "article": right.article}})
+    return value
+
+
 def do_record_disbursement(studio: Any, *, actor: User, subsidy: str, amount: Any, paid_on: date, basis: str,
                            approver: str, quantity: int = 1, level: int | None = None,
                            recipient: Person | None = None) -> Any:
     """Record a payment; refuse one above what the policy entitles the studio to so far."""
-    from workshops import money
     from workshops.models import Disbursement
 
     with transaction.atomic():
         studio = _studio_locked(studio, actor, "studio.manage")
-        if studio.state_info.terminal:
-            raise ValidationError(_("工作室已撤销，停发补贴奖励。"))
-        try:
-            value = Decimal(str(amount)).quantize(Decimal("0.01"))
-        except (ArithmeticError, ValueError):
-            raise ValidationError({"amount": _("请填写金额。")}) from None
-        if not value.is_finite() or value <= 0:
-            raise ValidationError({"amount": _("金额应大于 0。")})
-        if not basis.strip() or not approver.strip():
-            raise ValidationError({"basis": _("请填写拨付依据和审批人。")})
-        try:
-            right = money.entitlement(studio, subsidy, level=level)
-        except KeyError:
-            raise ValidationError({"subsidy": _("本市办法没有该资金项目。")}) from None
-        if value > right.remaining:
-            raise ValidationError({"amount": _("超出可拨付额度：%(label)s按规定至今可拨付 %(entitled)s 元，"
-                                               "已拨付 %(paid)s 元，本次最多 %(left)s 元（%(article)s）。") % {
-                "label": right.label, "entitled": right.entitled, "paid": right.paid, "left": right.remaining,
-                "article": right.article}})
+        value = checked_disbursement(studio, subsidy=subsidy, amount=amount, basis=basis, approver=approver,
+                                     level=level)
         row = Disbursement.objects.create(studio=studio, subsidy=subsidy, amount=value, quantity=quantity,
                                           level=level, recipient=recipient, paid_on=paid_on, basis=basis,
                                           approver=approver, recorded_by=actor)
@@ -560,7 +610,7 @@ def do_revoke_studio(studio: Any, *, actor: User, ground: str, decided_on: date,
                      equipment_note: str = "") -> Any:
     """Revoke on one of the policy's grounds, publish the 通报, withdraw the plaque; fraud also bans the
     unit and the leader from applying (平顶山 第十四条 / 郑州 第十七条: 三年内不得参与申报)."""
-    from workshops.models import Revocation, Sanction
+    from workshops.models import Revocation
 
     with transaction.atomic():
         studio = _studio_locked(studio, actor, "studio.revoke")
@@ -572,7 +622,7 @@ def do_revoke_studio(studio: Any, *, actor: User, ground: str, decided_on: date,
         missing = set(rule.decided_by.joint_with) - set(joint_with or [])
         if missing:
             raise ValidationError({"joint_with": _("撤销须由%(body)s会同%(deps)s研究确定（%(article)s）。") % {
-                "body": rule.decided_by.body, "deps": "、".join(sorted(missing)), "article": rule.decided_by.article}})
+                "body": rule.decided_by.body, "deps": _departments(missing), "article": rule.decided_by.article}})
         if not notice_text.strip():
             raise ValidationError({"notice_text": _("请填写通报内容。")})
         studio = fsm.transition(studio, "revoke", actor=actor, permission="studio.revoke", action="studio.revoke",
@@ -582,18 +632,31 @@ def do_revoke_studio(studio: Any, *, actor: User, ground: str, decided_on: date,
             decision_body=rule.decided_by.body, joint_with=sorted(joint_with or []), notice_text=notice_text,
             plaque_recovered_on=plaque_recovered_on, equipment_note=equipment_note, decided_by=actor)
         studio.plaques.filter(withdrawn_on__isnull=True).update(withdrawn_on=plaque_recovered_on or decided_on)
-        if chosen.is_fraud and rule.sanction is not None:
-            ends = _add_years(decided_on, rule.sanction.ban_years)
-            reason = _("%(name)s：%(ground)s") % {"name": studio.name, "ground": chosen.label}
-            if "organization" in rule.sanction.subjects:
-                Sanction.objects.create(organization=studio.organization, reason=reason, article=rule.sanction.article,
-                                        starts_on=decided_on, ends_on=ends)
-            if "leader" in rule.sanction.subjects:
-                Sanction.objects.create(person=studio.leader, reason=reason, article=rule.sanction.article,
-                                        starts_on=decided_on, ends_on=ends)
+        for sanction in revocation_sanctions(studio, chosen, decided_on):
+            sanction.save()
         notify(User.objects.filter(role=Role.UNIT, organization_id=studio.organization_id, is_active=True),
                "studio.revoked", _("技能大师工作室已撤销：%(name)s") % {"name": studio.name}, notice_text[:500])
     return revocation
+
+
+def revocation_sanctions(studio: Any, ground: Any, decided_on: date) -> list[Any]:
+    """The bans a fraud ground brings (平顶山 第十四条 / 郑州 第十七条: 所在单位和负责人三年内不得参与申报),
+    unsaved: the revocation action saves them one by one, an import in bulk."""
+    from workshops.models import Sanction
+
+    rule = studio.policy.revocation
+    if not ground.is_fraud or rule.sanction is None:
+        return []
+    ends = _add_years(decided_on, rule.sanction.ban_years)
+    reason = _("%(name)s：%(ground)s") % {"name": studio.name, "ground": ground.label}
+    rows = []
+    if "organization" in rule.sanction.subjects:
+        rows.append(Sanction(organization_id=studio.organization_id, reason=reason, article=rule.sanction.article,
+                             starts_on=decided_on, ends_on=ends))
+    if "leader" in rule.sanction.subjects:
+        rows.append(Sanction(person_id=studio.leader_id, reason=reason, article=rule.sanction.article,
+                             starts_on=decided_on, ends_on=ends))
+    return rows
 
 
 def do_request_leader_change(studio: Any, *, actor: User, id_number: str, reason: str, **attrs: Any) -> Any:

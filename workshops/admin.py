@@ -12,15 +12,23 @@ from django.http import HttpRequest
 from portal import audit
 from portal.admin import ReadOnlyAdmin
 from workshops.models import (
+    AnnualPlan,
     Application,
     ApplicationMember,
     ApplicationProject,
     ApplicationRevision,
+    Assessment,
     Attachment,
+    Disbursement,
+    LeaderChange,
+    PlanAggregation,
     Plaque,
+    Revocation,
     Round,
     Sanction,
     Studio,
+    StudioRecord,
+    Upgrade,
 )
 
 
@@ -105,9 +113,69 @@ class PlaqueInline(ReadOnlyInline):
     fields = ("number", "issuing_body", "issued_on", "withdrawn_on")
 
 
+class PlanInline(ReadOnlyInline):
+    model = AnnualPlan
+    fields = ("year", "due_on", "filed_at", "is_late", "forwarded_at")
+
+
+class RecordInline(ReadOnlyInline):
+    model = StudioRecord
+    fields = ("kind", "date", "title", "person_name", "level", "is_new_certificate")
+
+
+class AssessmentInline(ReadOnlyInline):
+    model = Assessment
+    fields = ("kind", "period", "conducted_on", "total", "grade", "passed")
+
+
+class DisbursementInline(ReadOnlyInline):
+    model = Disbursement
+    fields = ("subsidy", "amount", "quantity", "level", "paid_on", "basis", "approver")
+
+
+class RevocationInline(ReadOnlyInline):
+    model = Revocation
+    fields = ("ground", "is_fraud", "decided_on", "decision_body", "plaque_recovered_on")
+
+
+class LeaderChangeInline(ReadOnlyInline):
+    model = LeaderChange
+    fields = ("old_leader", "new_leader", "reason", "state", "decided_at")
+
+
+class UpgradeInline(ReadOnlyInline):
+    model = Upgrade
+    fields = ("level", "recognized_on", "document")
+
+
 @admin.register(Studio)
 class StudioAdmin(ReadOnlyAdmin):
     list_display = ("name", "city", "district", "organization", "state", "established_on", "establishment_doc")
     list_filter = ("city", "state")
     search_fields = ("name",)
-    inlines = [PlaqueInline]
+    inlines = [PlaqueInline, PlanInline, RecordInline, AssessmentInline, DisbursementInline, RevocationInline,
+               LeaderChangeInline, UpgradeInline]
+
+
+@admin.register(PlanAggregation)
+class PlanAggregationAdmin(ReadOnlyAdmin):
+    list_display = ("city", "year", "due_on", "submitted_at", "plan_count", "is_late")
+
+
+# Imports (workshops/imports.py): read-only records; the file itself is not shown (it holds 身份证号).
+from workshops.models import ImportJob, StudioMember  # noqa: E402
+
+
+@admin.register(StudioMember)
+class StudioMemberAdmin(ReadOnlyAdmin):
+    list_display = ("person", "studio", "role", "created_at")
+    list_select_related = ("person", "studio")
+    search_fields = ("studio__name",)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = ("file_name", "city", "kind", "state", "mode", "total_rows", "error_rows", "created_by",
+                    "created_at", "finished_at")
+    list_filter = ("city", "kind", "state")
+    exclude = ("content",)

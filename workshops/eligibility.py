@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -66,8 +67,43 @@ def completeness(app: Application) -> list[Problem]:
     if missing_declarations:
         problems.append(Problem("declarations", _("请逐项确认申报条件承诺（尚有 %(n)d 项未确认）。")
                                 % {"n": len(missing_declarations)}))
-    if not app.consented_at:
+    from workshops.actions import CONSENT_VERSION  # actions imports this module
+
+    # 个人信息保护法 第十四条: a changed notice needs consent again, so only the current text counts.
+    if not app.consented_at or app.consent_version != CONSENT_VERSION:
         problems.append(Problem("consent", _("请阅读并同意《个人信息处理告知书》。")))
+    return problems
+
+
+def leader_eligibility(policy: Policy, leader: Any, organization_id: int | None, on: date) -> list[Problem]:
+    """The leader's conditions on `on` (level unless waived, retirement age, employed by the unit): an
+    application is judged on submission, an imported studio on the day it was established."""
+    rules = policy.eligibility
+    problems: list[Problem] = []
+    waived: set[str] = set()
+    for waiver in rules.leader.waivers:
+        if waiver.code == "ich_inheritor" and leader.ich_inheritor_level:
+            waived.update(waiver.waives)
+    level_code = SkillLevel(leader.skill_level).name.lower() if leader.skill_level else None
+    if "skill_level" not in waived and (level_code is None or not rules.leader.level_meets(level_code)):
+        problems.append(Problem("leader", _("领办人须具有%(level)s及以上职业资格（技能等级）。")
+                                % {"level": policy_vocab.SKILL_LEVELS[rules.leader.min_level]},
+                                _cite(policy, rules.leader.article)))
+    rule = rules.leader.retirement
+    if rule is not None and "age" not in waived:
+        args = (leader.birth_date, leader.sex, leader.job_category)
+        if rule.min_years_before == 0 and retirement.is_retired(*args, on=on):
+            problems.append(Problem("leader", _("领办人已到法定退休年龄（%(date)s），"
+                                                "不符合“未到法定退休年龄”的条件。")
+                                    % {"date": retirement.statutory_retirement_date(*args)},
+                                    _cite(policy, rule.article)))
+        elif rule.min_years_before > 0 and not retirement.is_at_least_years_before_retirement(
+                *args, years=rule.min_years_before, on=on):
+            problems.append(Problem("leader", _("领办人申请时距法定退休年龄（%(date)s）不足%(n)d年。")
+                                    % {"date": retirement.statutory_retirement_date(*args),
+                                       "n": rule.min_years_before}, _cite(policy, rule.article)))
+    if leader.organization_id != organization_id:
+        problems.append(Problem("leader", _("领办人应为申报单位在岗人员（与申报单位有稳定的劳动关系）。")))
     return problems
 
 
@@ -93,30 +129,7 @@ def eligibility(app: Application, on: date) -> list[Problem]:
 
     leader = app.leader
     if leader is not None:
-        waived: set[str] = set()
-        for waiver in rules.leader.waivers:
-            if waiver.code == "ich_inheritor" and leader.ich_inheritor_level:
-                waived.update(waiver.waives)
-        level_code = SkillLevel(leader.skill_level).name.lower() if leader.skill_level else None
-        if "skill_level" not in waived and (level_code is None or not rules.leader.level_meets(level_code)):
-            problems.append(Problem("leader", _("领办人须具有%(level)s及以上职业资格（技能等级）。")
-                                    % {"level": policy_vocab.SKILL_LEVELS[rules.leader.min_level]},
-                                    _cite(policy, rules.leader.article)))
-        rule = rules.leader.retirement
-        if rule is not None and "age" not in waived:
-            args = (leader.birth_date, leader.sex, leader.job_category)
-            if rule.min_years_before == 0 and retirement.is_retired(*args, on=on):
-                problems.append(Problem("leader", _("领办人已到法定退休年龄（%(date)s），"
-                                                    "不符合“未到法定退休年龄”的条件。")
-                                        % {"date": retirement.statutory_retirement_date(*args)},
-                                        _cite(policy, rule.article)))
-            elif rule.min_years_before > 0 and not retirement.is_at_least_years_before_retirement(
-                    *args, years=rule.min_years_before, on=on):
-                problems.append(Problem("leader", _("领办人申请时距法定退休年龄（%(date)s）不足%(n)d年。")
-                                        % {"date": retirement.statutory_retirement_date(*args),
-                                           "n": rule.min_years_before}, _cite(policy, rule.article)))
-        if leader.organization_id != org.pk:
-            problems.append(Problem("leader", _("领办人应为申报单位在岗人员（与申报单位有稳定的劳动关系）。")))
+        problems += leader_eligibility(policy, leader, org.pk, on)
         needed = rules.leader.achievements_needed
         if needed and len(set(app.leader_achievements or []) & {a.code for a in rules.leader.achievements}) < needed:
             problems.append(Problem("leader_achievements", _("领办人应至少具备下列条件之一：%(list)s。")

@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from portal.crypto import EncryptedBinaryField
 from portal.models import SkillLevel
 from portal.policies import Policy, get_policy_version
 from workshops.states import (
@@ -356,7 +357,9 @@ class Studio(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("技能大师工作室")
         verbose_name_plural = _("技能大师工作室")
         ordering = ["-established_on", "name"]
-        indexes = [models.Index(fields=["city", "state", "established_on"], name="studio_city_state_idx")]
+        indexes = [models.Index(fields=["city", "state", "established_on"], name="studio_city_state_idx"),
+                   # The public directory's order: its first page is read straight off this index.
+                   models.Index(fields=["-established_on", "name", "id"], name="studio_directory_order_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -627,3 +630,77 @@ class Upgrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.studio} {self.get_level_display()}"
+
+
+class StudioMember(models.Model):
+    """A member of a studio recorded on the studio itself: imported studios have no application to hold their
+    members (a studio established in the portal keeps its members on its application)."""
+
+    studio = models.ForeignKey(Studio, on_delete=models.PROTECT, related_name="members")
+    person = models.ForeignKey("portal.Person", on_delete=models.PROTECT, related_name="studio_memberships")
+    role = models.CharField(_("成员角色"), max_length=20, choices=ApplicationMember.MemberRole.choices,
+                            default=ApplicationMember.MemberRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("工作室成员")
+        verbose_name_plural = _("工作室成员")
+        constraints = [models.UniqueConstraint(fields=["studio", "person"], name="studio_member_once")]
+
+    def __str__(self) -> str:
+        return str(self.person)
+
+
+class ImportJob(models.Model):
+    """One uploaded spreadsheet: checked, then imported (all rows, or only the good ones) by a task.
+
+    The file is kept in the row, not on disk: the worker that imports it may run on another machine, and the
+    bureau keeps the file each imported studio came from (the studio's audit row names the job)."""
+
+    class Kind(models.TextChoices):
+        UNITS = "units", _("依托单位")
+        STUDIOS = "studios", _("工作室、领办人和成员")
+        ASSESSMENTS = "assessments", _("考核与验收")
+        PAYMENTS = "payments", _("资金拨付")
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("校验中")
+        CHECKED = "checked", _("已校验")
+        IMPORTING = "importing", _("导入中")
+        DONE = "done", _("已导入")
+        FAILED = "failed", _("失败")
+
+    class Mode(models.TextChoices):
+        ALL = "all", _("全部导入")
+        GOOD = "good", _("仅导入无误的行")
+
+    city = models.ForeignKey("portal.City", on_delete=models.PROTECT, related_name="+", verbose_name=_("城市"))
+    kind = models.CharField(_("模板"), max_length=20, choices=Kind.choices)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.CHECKING)
+    mode = models.CharField(_("导入方式"), max_length=10, choices=Mode.choices, blank=True)
+    file_name = models.CharField(_("文件名"), max_length=200)
+    file_size = models.PositiveIntegerField(_("文件大小"))
+    sha256 = models.CharField(max_length=64)
+    # The uploaded workbook carries full ID numbers and phones: encrypted at rest like every other copy.
+    content = EncryptedBinaryField(editable=False)
+    total_rows = models.PositiveIntegerField(_("数据行数"), default=0)
+    error_rows = models.PositiveIntegerField(_("有错误的行数"), default=0)
+    report = models.JSONField(_("校验报告"), default=dict, blank=True)
+    result = models.JSONField(_("导入结果"), default=dict, blank=True)
+    message = models.TextField(_("说明"), blank=True)
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("上传人"))
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    run_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("导入人"))
+    started_at = models.DateTimeField(_("开始导入"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("数据导入")
+        verbose_name_plural = _("数据导入")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["city", "-created_at"], name="importjob_city_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.file_name}"

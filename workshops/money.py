@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -54,12 +55,40 @@ def _occurrences(studio: Studio, trigger: str, level: int | None) -> int:
     raise ValueError(f"unknown subsidy trigger {trigger!r}")
 
 
+class Facts(Protocol):
+    """What an entitlement counts. The database by default; an import counts in memory, with its own rows."""
+
+    def occurrences(self, studio: Studio, trigger: str, level: int | None) -> int: ...
+
+    def paid(self, studio: Studio, code: str, level: int | None, by_level: bool) -> Decimal:
+        """Paid so far under `code`; for a level-priced subsidy, only what was paid at `level`."""
+        ...
+
+
+class DatabaseFacts:
+    def occurrences(self, studio: Studio, trigger: str, level: int | None) -> int:
+        return _occurrences(studio, trigger, level)
+
+    def paid(self, studio: Studio, code: str, level: int | None, by_level: bool) -> Decimal:
+        rows = Disbursement.objects.filter(studio=studio, subsidy=code)
+        if by_level:
+            rows = rows.filter(level=level)
+        return rows.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+
+
+def _renewals(studio: Studio) -> int:
+    from portal.models import AuditEvent
+
+    return AuditEvent.objects.for_object(studio).filter(action="studio.renew").count()
+
+
 def _support_period_over(studio: Studio) -> bool:
     return studio.state == StudioState.PERIOD_ENDED or (
         studio.support_ends_on is not None and studio.support_ends_on <= timezone.localdate())
 
 
-def entitlement(studio: Studio, code: str, *, level: int | None = None) -> Entitlement:
+def entitlement(studio: Studio, code: str, *, level: int | None = None, facts: Facts | None = None) -> Entitlement:
+    facts = facts or DatabaseFacts()
     subsidy = studio.policy.subsidy(code)
     if subsidy is None:
         raise KeyError(code)
@@ -68,19 +97,18 @@ def entitlement(studio: Studio, code: str, *, level: int | None = None) -> Entit
     if subsidy.after_support_period and not _support_period_over(studio):
         entitled = Decimal(0)
     elif subsidy.tranches:
-        share = sum(t.share_percent for t in subsidy.tranches if _occurrences(studio, t.trigger, level))
+        share = sum(t.share_percent for t in subsidy.tranches if facts.occurrences(studio, t.trigger, level))
         entitled = per * share / 100
     else:
-        times = _occurrences(studio, subsidy.trigger, level)
+        times = facts.occurrences(studio, subsidy.trigger, level)
         if subsidy.years is not None:
-            times = min(times, subsidy.years)
+            # 郑州 第十六条: a renewed support period brings its own years of work fund.
+            periods = 1 + (_renewals(studio) if subsidy.renewable else 0)
+            times = min(times, subsidy.years * periods)
         if subsidy.per == "person" and subsidy.max_persons:
             times *= subsidy.max_persons
         entitled = per * times
-    paid_rows = Disbursement.objects.filter(studio=studio, subsidy=code)
-    if subsidy.by_level:
-        paid_rows = paid_rows.filter(level=level)
-    paid = paid_rows.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    paid = facts.paid(studio, code, level, bool(subsidy.by_level))
     return Entitlement(code, subsidy.label, subsidy.article, entitled, paid, subsidy.is_cap, level)
 
 

@@ -88,10 +88,16 @@ def directory(request: HttpRequest) -> HttpResponse:
 @require_GET
 @public_page
 def studio_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    studio = Studio.objects.public().select_related("city", "district", "organization", "leader").filter(pk=pk).first()
+    studio = (Studio.objects.public().select_related("city", "district", "organization", "leader", "revocation")
+              .filter(pk=pk).first())
     if studio is None:
         raise Http404
-    return render(request, "public/studio.html", {"studio": studio, "row": public_row(studio)})
+    # 予以通报: a revoked studio's page carries the revocation notice (平顶山 第十四条, 郑州 第十七条).
+    revocation = getattr(studio, "revocation", None)
+    ground = next((g for g in studio.policy.revocation.grounds if g.code == revocation.ground), None) \
+        if revocation is not None else None
+    return render(request, "public/studio.html", {"studio": studio, "row": public_row(studio),
+                                                  "revocation": revocation, "revocation_ground": ground})
 
 
 @require_GET

@@ -47,6 +47,7 @@ HISTORY_LABELS: dict[str, Any] = {
     "attachment.upload": gettext_lazy("上传申报材料"),
     "attachment.delete": gettext_lazy("删除申报材料"),
     "attachment.download": gettext_lazy("下载申报材料"),
+    "attachment.purge": gettext_lazy("申报材料保存期满，已删除"),
     "person.reveal": gettext_lazy("查看完整身份证号和手机号"),
 }
 

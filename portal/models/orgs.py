@@ -131,12 +131,16 @@ class Person(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
-        # Birth date and sex are facts of the ID number (GB 11643): derive them, never ask twice.
+        self.derive_identity()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def derive_identity(self) -> None:
+        """Birth date and sex are facts of the ID number (GB 11643): derive them, never ask twice.
+        Called by save(); bulk_create (imports) bypasses save() and calls it itself."""
         self.id_number = normalize_id_number(self.id_number)
         parsed = parse_id_number(self.id_number)
         self.birth_date, self.sex = parsed.birth_date, parsed.sex
         self.id_hash = blind_index(self.id_number)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def clean(self) -> None:
         super().clean()

@@ -76,3 +76,16 @@ def test_it_masks_ids_phones_and_addresses() -> None:
     assert mask_phone("13812345678") == "138****5678"
     assert mask_address("河南省郑州市金水区花园路1号") == "河南省郑州市********"
     assert mask_id_number("") == "" and mask_phone(None) == ""
+
+
+def test_import_workbooks_are_encrypted_at_rest(zz) -> None:  # noqa: ANN001
+    from workshops.models import ImportJob
+
+    secret = b"410402197801010016"
+    job = ImportJob.objects.create(city=zz.city, kind="studios", file_name="a.xlsx", file_size=len(secret),
+                                   sha256="0" * 64, content=b"PK..." + secret, created_by=zz.city_staff)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT content FROM workshops_importjob WHERE id = %s", [job.pk])
+        raw = bytes(cursor.fetchone()[0])
+    assert secret not in raw and raw.startswith(crypto.PREFIX.encode())
+    assert bytes(ImportJob.objects.get(pk=job.pk).content) == b"PK..." + secret

@@ -21,25 +21,29 @@ from portal.roles import Role
 from reviews import actions as review_actions
 from reviews import notices
 from tests.factories import PDF_BYTES, make_application, make_org, make_person, make_round, make_user, walk
-from workshops.models import ApplicationMember, ApplicationProject, Attachment, Studio
+from workshops.models import ApplicationMember, ApplicationProject, Attachment, LeaderChange, Studio
 from workshops.states import AppState
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "unit", "other_unit", "district", "other_district", "agency", "city", "other_city",
          "decision", "expert", "other_expert", "observer", "sysadmin", "secadmin", "auditadmin"]
-POST_ONLY = {"portal:logout", "portal:totp_disable", "workshops:create", "workshops:member_delete",
+POST_ONLY = {"portal:logout", "portal:totp_disable", "portal:inbox_read", "workshops:create", "workshops:member_delete",
              "workshops:project_delete", "workshops:attachment_upload", "workshops:attachment_delete",
              "workshops:reveal", "workshops:withdraw", "reviews:decide", "reviews:assign", "reviews:panel_close",
-             "reviews:recuse"}
+             "reviews:recuse", "workshops:studio_plan", "workshops:studio_record", "workshops:studio_plaque",
+             "workshops:studio_disbursement", "workshops:studio_leader_change", "workshops:studio_leader_decide",
+             "workshops:studio_upgrade", "workshops:studio_state", "workshops:import_run", "reviews:export"}
 PUBLIC = {"public:home", "public:notices", "public:notice", "public:objection", "public:objection_done",
           "public:notices_json", "public:notices_csv", "public:notices_feed", "public:studios", "public:studio",
-          "public:studios_json", "public:studios_csv", "portal:healthz", "portal:login"}
+          "public:studios_json", "public:studios_csv", "portal:healthz", "portal:login",
+          "public:notice_pdf", "public:revocation_pdf"}
 EVERY_USER = set(ROLES) - {"anonymous"}
 # The second-factor steps and the admin's login bounce everybody to the password step unless a
 # half-finished login is in the session.
 BOUNCE = {"portal:login_totp", "portal:login_totp_setup", "portal:admin_login"}
 BUREAU_READERS = {"city", "decision", "observer"}
+DASHBOARD_ROLES = {"district", "other_district", "agency", "city", "other_city", "decision", "observer"}
 
 
 def allow(*roles: str) -> set[str]:
@@ -55,6 +59,8 @@ EXPECTED: dict[str, set[str]] = {
     "portal:account_security": EVERY_USER,
     "portal:totp_setup": EVERY_USER,
     "portal:totp_disable": EVERY_USER,
+    "portal:inbox": EVERY_USER,  # one's own messages only
+    "portal:inbox_read": EVERY_USER,  # the empty probe is refused with 400 (no message named)
     # 三权分立.
     "portal:role_list": allow("secadmin"),
     "portal:role_assign": allow("secadmin"),
@@ -92,6 +98,43 @@ EXPECTED: dict[str, set[str]] = {
     "reviews:notice_manage": allow("city"),
     "reviews:objection": allow("city", "decision", "observer"),
     "reviews:establish": allow("city"),
+    # Documents as PDFs (the probe application is in expert review; the probe studio is the unit's).
+    "workshops:application_pdf": allow("district", "agency", "city", "decision", "expert", "observer"),
+    "workshops:application_document": allow("district", "agency", "city", "decision", "expert", "observer"),
+    "workshops:plaque_pdf": allow("unit", "city"),  # the studio's unit and the city staff who issue plaques
+    "reviews:establishment_pdf": allow("unit", "district", "agency", "city", "decision", "observer"),
+    "workshops:assessment_pdf": set(),  # 呼和浩特 scores no items, so no 绩效评估表 (温州's: tests/documents)
+    # The studios after establishment (the probe studio is the unit's, in the district reviewer's district).
+    "workshops:studios": allow("unit", "other_unit", "district", "other_district", "agency", "city", "other_city",
+                               "decision", "observer"),  # each sees its own scope; experts and admins have none
+    "workshops:studio": allow("unit", "district", "agency", "city", "decision", "observer"),
+    "workshops:studio_plan": allow("unit"),
+    "workshops:studio_record": allow("unit"),
+    "workshops:studio_leader_change": allow("unit"),
+    "workshops:studio_assessment": allow("city"),
+    "workshops:studio_plaque": allow("city"),
+    "workshops:studio_disbursement": allow("city"),
+    "workshops:studio_leader_decide": allow("city"),
+    "workshops:studio_upgrade": allow("city"),
+    "workshops:studio_state": allow("city"),
+    "workshops:studio_revoke": allow("city", "decision"),  # 呼和浩特 第十二条: 局长办公会
+    "workshops:plan_forward": allow("agency"),  # 郑州 第十一条(五); elsewhere the page says there is no such step
+    # Onboarding a city from spreadsheets: city staff, their own city (the probe job is 呼和浩特's).
+    "workshops:imports": allow("city", "other_city"),
+    "workshops:import_template": allow("city", "other_city"),
+    "workshops:import_export": allow("city", "other_city"),
+    "workshops:import_job": allow("city"),
+    "workshops:import_progress": allow("city"),
+    "workshops:import_run": allow("city"),  # the empty probe is sent back to the job page with a message
+    "workshops:import_report": allow("city"),
+    # Dashboards, lists and exports: district reviewers (their district) and the city's bureau roles (their
+    # city); units, experts and the administrators have none. The probe export job is the city staff's.
+    **{name: DASHBOARD_ROLES for name in ("reviews:dashboard", "reviews:dashboard_review", "reviews:dashboard_money",
+                                          "reviews:dashboard_assessment", "reviews:data", "reviews:exports")},
+    "reviews:export": DASHBOARD_ROLES,  # the empty probe (no format) is sent back to the list with a message
+    "reviews:yearly_report": allow("agency", "city", "other_city", "decision", "observer"),  # the city's own
+    "reviews:export_job": allow("city"),
+    "reviews:export_download": allow("city"),
 }
 
 
@@ -136,7 +179,21 @@ def world(cast_for) -> World:  # noqa: ANN001
     studio = Studio.objects.create(city=hh.city, district=hh.org.district, organization=hh.org, leader=draft.leader,
                                    name="名录中的工作室", occupation="焊工", policy_version=rnd.policy_version,
                                    established_on=timezone.localdate())
+    change = LeaderChange.objects.create(studio=studio, old_leader=draft.leader, reason="退休", requested_by=hh.unit,
+                                         new_leader=make_person(organization=hh.org))
     attachment.file.save("probe.pdf", ContentFile(PDF_BYTES))
+    from workshops.models import Assessment, Plaque, Revocation
+    from workshops.states import StudioState
+
+    Studio.objects.filter(pk=studio.pk).update(establishment_doc="呼人社发〔2026〕1号")
+    plaque = Plaque.objects.create(studio=studio, number="MATRIX-0001", issuing_body="呼和浩特市人力资源和社会保障局")
+    assessment = Assessment.objects.create(studio=studio, kind="biennial", period=2025, conducted_on=rnd.opens_on,
+                                           grade="pass", passed=True, recorded_by=hh.city_staff)
+    revoked = Studio.objects.create(city=hh.city, district=hh.org.district, organization=hh.org, leader=draft.leader,
+                                    name="已撤销的工作室", occupation="焊工", policy_version=rnd.policy_version,
+                                    established_on=rnd.opens_on, state=StudioState.REVOKED)
+    Revocation.objects.create(studio=revoked, ground="org_dissolved", decided_on=rnd.opens_on, notice_text="单位注销",
+                              decision_body="局长办公会", decided_by=hh.city_staff)
     users = {"anonymous": None, "unit": hh.unit, "other_unit": hh.other_unit, "district": hh.district,
              "other_district": hh.other_district, "agency": hh.agency, "city": hh.city_staff,
              "other_city": zz.city_staff, "decision": hh.decision, "expert": hh.expert,
@@ -164,7 +221,32 @@ def world(cast_for) -> World:  # noqa: ANN001
         "reviews:objection": {"pk": objection.pk}, "reviews:establish": {"round_id": rnd.pk},
         "public:notice": {"pk": notice.pk}, "public:objection": {"pk": notice.pk},
         "public:objection_done": {"pk": notice.pk}, "public:studio": {"pk": studio.pk},
+        "workshops:application_pdf": {"pk": in_review.pk},
+        "workshops:application_document": {"pk": in_review.pk, "doc": "pledge"},
+        "workshops:plaque_pdf": {"pk": plaque.pk}, "reviews:establishment_pdf": {"pk": studio.pk},
+        "public:notice_pdf": {"pk": notice.pk}, "public:revocation_pdf": {"pk": revoked.pk},
+        "workshops:assessment_pdf": {"pk": assessment.pk},
+        **{name: {"pk": studio.pk} for name in (
+            "workshops:studio", "workshops:studio_plan", "workshops:studio_record", "workshops:studio_assessment",
+            "workshops:studio_plaque", "workshops:studio_disbursement", "workshops:studio_revoke",
+            "workshops:studio_leader_change", "workshops:studio_upgrade", "workshops:studio_state")},
+        "workshops:studio_leader_decide": {"pk": studio.pk, "change_id": change.pk},
     }
+    from workshops.models import ImportJob
+
+    import_job = ImportJob.objects.create(city=hh.city, kind="units", file_name="probe.xlsx", file_size=1,
+                                          sha256="0" * 64, content=b"", created_by=hh.city_staff, state="checked")
+    kwargs.update({"workshops:import_template": {"kind": "units"}, "workshops:import_export": {"kind": "units"},
+                   **{name: {"pk": import_job.pk} for name in (
+                       "workshops:import_job", "workshops:import_progress", "workshops:import_run",
+                       "workshops:import_report")}})
+    from reviews.models import ExportJob
+
+    export_job = ExportJob.objects.create(dataset="studios", title="工作室", format="csv", state="done",
+                                          content=b"\xef\xbb\xbf", created_by=hh.city_staff, file_name="probe.csv")
+    kwargs.update({"reviews:yearly_report": {"year": 2025}, "reviews:data": {"dataset": "studios"},
+                   "reviews:export": {"dataset": "studios"},
+                   **{name: {"pk": export_job.pk} for name in ("reviews:export_job", "reviews:export_download")}})
     return World(users, kwargs)
 
 

@@ -103,3 +103,11 @@ def test_a_first_submission_after_the_round_closes_is_refused(cast_for) -> None:
     with pytest.raises(actions.NotEligible) as info:
         actions.do_submit_application(app, actor=zz.unit, on=late)
     assert any("不在申报期内" in p.message for p in info.value.problems)
+
+
+def test_a_stage_without_calendar_data_gets_no_due_date_instead_of_failing(cast_for) -> None:  # noqa: ANN001
+    hh = cast_for("hohhot")
+    app = make_application(hh)
+    # 20 December 2026 + 10 working days runs into 2027, for which there is no holiday data yet.
+    app = actions.do_submit_application(app, actor=hh.unit, on=date(2026, 12, 20))
+    assert app.state == AppState.FORMAL_REVIEW and app.stage_due_on is None

@@ -252,3 +252,21 @@ def test_upgrade_unlocks_dongguans_provincial_reward(cast_for) -> None:  # noqa:
     actions.do_record_upgrade(studio, actor=dg.city_staff, level="provincial", recognized_on=date(2025, 5, 1),
                               document="粤人社函")
     actions.do_record_disbursement(studio, actor=dg.city_staff, amount=200000, **kw)
+
+
+def test_a_renewed_zhengzhou_studio_earns_a_new_period_of_work_fund(cast_for) -> None:  # noqa: ANN001
+    zz = cast_for("zhengzhou")
+    studio = make_studio(zz, established_on=date(2019, 1, 7), category="modern_tech")
+    kw = {"paid_on": date(2026, 3, 1), "basis": "郑人社文", "approver": "局长", "subsidy": "work_fund"}
+    for year in range(2019, 2023):
+        actions.do_record_assessment(studio, actor=zz.city_staff, kind="annual", period=year,
+                                     conducted_on=date(year, 12, 16), passed=True, joint_with=["education", "finance"])
+    actions.do_record_disbursement(studio, actor=zz.city_staff, amount=60000, **kw)  # 3 years × 2万 (第十三条)
+    with pytest.raises(ValidationError, match="超出"):
+        actions.do_record_disbursement(studio, actor=zz.city_staff, amount=20000, **kw)
+    actions.do_record_assessment(studio, actor=zz.city_staff, kind="final", period=2019,
+                                 conducted_on=date(2019, 12, 20), passed=True)
+    for method in ("end_support_period", "renew"):  # 第十六条: 期满后成绩突出的，重新享受下一轮扶持
+        actions.do_change_studio_state(studio, actor=zz.city_staff, method=method)
+        studio.refresh_from_db()
+    actions.do_record_disbursement(studio, actor=zz.city_staff, amount=20000, **kw)

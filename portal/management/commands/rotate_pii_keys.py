@@ -14,7 +14,7 @@ def encrypted_columns() -> list[tuple[str, str, str]]:
     found = []
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
-            if isinstance(field, crypto.EncryptedTextField):
+            if isinstance(field, (crypto.EncryptedTextField, crypto.EncryptedBinaryField)):
                 found.append((model._meta.db_table, model._meta.pk.column, field.column))
     return found
 
@@ -29,12 +29,16 @@ class Command(BaseCommand):
         qn = connection.ops.quote_name
         for table, pk, column in encrypted_columns():
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SELECT {qn(pk)}, {qn(column)} FROM {qn(table)} "
-                               f"WHERE {qn(column)} LIKE %s", [crypto.PREFIX + "%"])
-                rows = cursor.fetchall()
-                for row_id, token in rows:
+                cursor.execute(f"SELECT {qn(pk)}, {qn(column)} FROM {qn(table)} WHERE {qn(column)} IS NOT NULL")
+                rows = []
+                for row_id, token in cursor.fetchall():
+                    if isinstance(token, str) and token.startswith(crypto.PREFIX):
+                        rows.append((crypto.rotate(token), row_id))
+                    elif isinstance(token, (bytes, memoryview)) and bytes(token).startswith(crypto.PREFIX.encode()):
+                        rows.append((crypto.rotate(bytes(token).decode()).encode(), row_id))
+                for new_token, row_id in rows:
                     cursor.execute(f"UPDATE {qn(table)} SET {qn(column)} = %s WHERE {qn(pk)} = %s",
-                                   [crypto.rotate(token), row_id])
+                                   [new_token, row_id])
                 total += len(rows)
             self.stdout.write(f"{table}.{column}: {len(rows)} 条")
         fingerprint = crypto.key_fingerprint(crypto.settings.PII_ENCRYPTION_KEYS[0])
