@@ -93,6 +93,7 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns xdist_group markers into scheduling groups
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Under pytest-xdist, every test that talks to the shared Redis broker runs on one worker:
     a Celery worker started by one test would otherwise take tasks queued by another test whose

@@ -752,4 +752,4 @@ def do_change_studio_state(studio: Any, *, actor: User, method: str, reason: str
     if method not in ("start_operation", "end_support_period", "renew"):
         raise ValueError(method)
     return fsm.transition(studio, method, actor=actor, permission="studio.manage", action=f"studio.{method}",
-                          reason=reason)
+                          reason=reason, update_fields=("renewals",) if method == "renew" else ())

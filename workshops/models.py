@@ -349,6 +349,8 @@ class Studio(ConcurrentTransitionMixin, models.Model):
     support_ends_on = models.DateField(_("扶持（培育建设）期满日期"), null=True, blank=True)
     # Raised by the assessment rule (平顶山 第十四条(四) / 郑州 第十七条(四): 连续2年考核不合格), cleared by a decision.
     revocation_proposed_at = models.DateTimeField(_("提出撤销建议时间"), null=True, blank=True)
+    renewals = models.PositiveSmallIntegerField(_("续期次数"), default=0,
+                                                help_text=_("郑州 第十六条：扶持期满后重新享受下一轮扶持政策期的次数"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StudioQuerySet.as_manager()
@@ -400,6 +402,7 @@ class Studio(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=StudioState.PERIOD_ENDED, target=StudioState.OPERATING)
     def renew(self) -> None:
         """郑州 第十六条: 扶持政策期满后，经考核成绩突出的，可以重新享受下一轮扶持政策期."""
+        self.renewals += 1
 
     @transition(field=state, source=[s for s, i in STUDIO_STATE_INFO.items() if not i.terminal],
                 target=StudioState.REVOKED)

@@ -76,12 +76,6 @@ class DatabaseFacts:
         return rows.aggregate(s=Sum("amount"))["s"] or Decimal(0)
 
 
-def _renewals(studio: Studio) -> int:
-    from portal.models import AuditEvent
-
-    return AuditEvent.objects.for_object(studio).filter(action="studio.renew").count()
-
-
 def _support_period_over(studio: Studio) -> bool:
     return studio.state == StudioState.PERIOD_ENDED or (
         studio.support_ends_on is not None and studio.support_ends_on <= timezone.localdate())
@@ -103,7 +97,7 @@ def entitlement(studio: Studio, code: str, *, level: int | None = None, facts: F
         times = facts.occurrences(studio, subsidy.trigger, level)
         if subsidy.years is not None:
             # 郑州 第十六条: a renewed support period brings its own years of work fund.
-            periods = 1 + (_renewals(studio) if subsidy.renewable else 0)
+            periods = 1 + (studio.renewals if subsidy.renewable else 0)
             times = min(times, subsidy.years * periods)
         if subsidy.per == "person" and subsidy.max_persons:
             times *= subsidy.max_persons

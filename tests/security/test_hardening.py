@@ -3,8 +3,9 @@ transport settings, session cookies, where uploads live and how they are (not) s
 strength, a broken audit chain, and fuzzing of every form the portal renders.
 
 The pages and forms are found, not listed: every URL pattern is fetched as a role allowed to see it
-(the permission matrix's world, tests/security/test_permission_matrix.py), and every <form> in the
-returned HTML is fuzzed as that role. A page or form added later is covered without editing this file.
+(the permission matrix's world, tests/security/test_permission_matrix.py), every same-site link on
+those pages is followed once as the same role, and every <form> in the returned HTML is fuzzed as
+the role that saw it. A page or form added later is covered without editing this file.
 """
 from __future__ import annotations
 
@@ -301,8 +302,9 @@ class Site:
 
 @pytest.fixture
 def site(world: World, cast_for) -> Site:  # noqa: ANN001, F811 - `world` is the imported fixture
-    # Beyond the matrix's world: an application waiting for the city's formal review and one ready for
-    # the notice, so the decision form (reviews:decide) and the publishing form are on some page.
+    # Beyond the matrix's world: applications waiting for the city's formal review, for the decision
+    # makers and for the notice, so the forms of those stages (reviews:decide, reviews:round_decision,
+    # reviews:notices) are on some page.
     hh = cast_for("hohhot")
     rnd = Application.objects.filter(city=hh.city).first().round
     site = Site(world)
