@@ -49,8 +49,12 @@ def _uploads_in_tmp(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    # Rolled-back rows send no signal, so cached public pages could outlive the test that made them.
+def _fresh_cache(settings: Any) -> None:
+    # Each test process gets its own in-memory cache, even when REDIS_URL is set: parallel test
+    # processes would otherwise clear and bump each other's cached pages and figures. And rolled-back
+    # rows send no signal, so a cached page could outlive the test that made it.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "tests"}}
     from django.core.cache import cache
 
     cache.clear()
