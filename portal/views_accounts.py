@@ -40,6 +40,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal import access, audit, security
 from portal.models import AuditEvent, User
 from portal.roles import Role
+from portal.spreadsheet import safe_cell
 
 PAGE_SIZE = 50
 
@@ -365,13 +366,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     })
 
 
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ is a formula to Excel/WPS: neutralise it (CSV injection).
-    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+    return safe_cell(value)
 
 
 class _Echo:

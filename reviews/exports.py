@@ -38,6 +38,7 @@ from portal.masking import mask_id_number, mask_phone
 from portal.models import District, SkillLevel
 from portal.policies import Policy
 from portal.policies import vocab as policy_vocab
+from portal.spreadsheet import FORMULA_START
 from reviews import dashboards
 from reviews.dashboards import Scope
 from reviews.models import ExportJob
@@ -50,8 +51,7 @@ PROGRESS_EVERY = 500
 STALE_AFTER = timedelta(minutes=15)  # a RUNNING job this old lost its worker; a redelivered task takes it over
 PAGE_SIZE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A cell starting with one of these is a formula to Excel/WPS (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Label = str | Promise

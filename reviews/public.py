@@ -29,6 +29,7 @@ from portal.audit import client_ip
 from portal.models import City
 from portal.pagecache import public_page
 from portal.policies import PolicyNotFound, get_policy
+from portal.spreadsheet import SafeWriter
 from reviews import notices
 from reviews.models import Notice, NoticeEntry
 from workshops.models import Round, Studio
@@ -183,7 +184,7 @@ def notices_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="notices.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = SafeWriter(csv.writer(response))
     writer.writerow(["公示编号", "公示标题", "城市", "开始日期", "结束日期", "工作室名称", "领办人", "依托单位",
                      "职业（工种）", "类别", "县区/镇街"])
     for notice, entries in _with_entries(published_notices(request.GET.get("city", "")[:30])):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from portal.models import City, District
 from portal.pagecache import public_page
+from portal.spreadsheet import SafeWriter
 from workshops.models import Studio
 from workshops.states import STUDIO_STATE_INFO, StudioState
 
@@ -115,7 +116,7 @@ def directory_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="studios.csv"'
     response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-    writer = csv.writer(response)
+    writer = SafeWriter(csv.writer(response))
     writer.writerow(["编号", "工作室名称", "领办人", "依托单位", "职业（工种）", "类别", "城市", "县区/镇街",
                      "设立日期", "状态"])
     for s in qs[:EXPORT_LIMIT]:

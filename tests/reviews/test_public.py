@@ -180,3 +180,10 @@ def test_bad_filters_do_not_break_the_directory(client, db) -> None:  # noqa: AN
         assert client.get(f"/studios/?{query}").status_code == 200
     assert client.get("/notices/?page=zzz").status_code == 200
     assert client.get("/notices/999999/").status_code == 404
+
+
+def test_open_data_csv_cells_never_start_a_formula(client, published) -> None:  # noqa: ANN001
+    _, notice = published
+    notice.entries.filter(position=1).update(studio_name="=HYPERLINK(\"http://evil\")")
+    body = client.get("/notices.csv").content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in body and "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body
