@@ -20,6 +20,33 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         call_command("loadpolicies", verbosity=0)
 
 
+@pytest.fixture
+def worker() -> Any:
+    """A real Celery worker process on the Redis broker, against this test's PostgreSQL database."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if not settings.REDIS_URL or connection.vendor != "postgresql":
+        pytest.skip("needs REDIS_URL and PostgreSQL (CI sets both)")
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+                                          f"{db['NAME']}", "REDIS_URL": settings.REDIS_URL}
+    from portal.celery import app
+
+    app.control.purge()
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
+                             "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                            cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _tasks_in_process(request: Any) -> Any:
     """Tasks run in the test's own process unless the test is about the broker and the worker

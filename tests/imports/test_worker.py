@@ -13,7 +13,6 @@ import pytest
 
 from portal.models import AuditEvent
 from tests.imports.builders import member_row, studio_row, unit_row, upload, workbook
-from tests.portal.test_worker import worker  # noqa: F401  (the fixture: a real worker process)
 from workshops import imports, tasks
 from workshops.models import ImportJob, Studio, StudioMember
 
@@ -30,7 +29,7 @@ def wait_for(job: ImportJob, *states: str, seconds: float = 90) -> ImportJob:
     raise AssertionError(f"job {job.pk} still {job.state} after {seconds} s")
 
 
-def test_a_real_worker_checks_and_imports_a_file_once(policies: None, cast_for: Any, worker: Any) -> None:  # noqa: F811
+def test_a_real_worker_checks_and_imports_a_file_once(policies: None, cast_for: Any, worker: Any) -> None:
     wz = cast_for("wenzhou")
     units = [unit_row(wz.city) for _ in range(40)]
     job = imports.do_upload(wz.city, actor=wz.city_staff, kind="units",

@@ -1,39 +1,16 @@
 """The task path for real: a Celery worker process on the Redis broker, against the test database."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from portal.models import Notification
 from portal.notifications import notify
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker():  # noqa: ANN201
-    if not settings.REDIS_URL or connection.vendor != "postgresql":
-        pytest.skip("needs REDIS_URL and PostgreSQL (CI sets both)")
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-                                          f"{db['NAME']}", "REDIS_URL": settings.REDIS_URL}
-    from portal.celery import app
-
-    app.control.purge()
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo",
-                             "--loglevel=warning", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 def test_a_real_worker_emails_an_inbox_message_once(policies, cast_for, worker) -> None:  # noqa: ANN001
